@@ -1,0 +1,207 @@
+"""``backpath assess``: the terminal interview.
+
+Safety first: the safety-screen sections of ``questionnaire.yaml`` are asked first, and the
+moment an emergency rule fires the person is told what to do. After the screen, only the
+questions that could still change the result (``next_questions``) are asked. Keyboard only;
+Ctrl-C or Ctrl-D stops cleanly. Nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from backpath.cli import app
+from backpath.intake import Intake
+from backpath.kb import KnowledgeBase, load_knowledge
+from backpath.kb.schema import FindingDef
+from backpath.triage import Assessment, assess
+from backpath.vocabulary import FindingType, FindingValue, Urgency
+
+_UI = {
+    "en": {
+        "intro": "Answer with y (yes), n (no), or press Enter to skip a question you can't answer. Ctrl-C stops at any time.",
+        "yes": "y",
+        "no": "n",
+        "bad_yes_no": "Please type y, n, or press Enter to skip.",
+        "bad_number": "Please type a whole number from {lo} to {hi}, or press Enter to skip.",
+        "bad_choice": "Please type the number of an option, or press Enter to skip.",
+        "continue": "Do you want to keep answering questions? (y/n)",
+        "stopped": "Stopped. Nothing was saved.",
+        "saved": "Your answers were saved to {path}.",
+        "emergency_now": "Stop and get help now",
+    },
+    "es": {
+        "intro": "Responda con s (sí), n (no), o pulse Enter para saltar una pregunta que no pueda contestar. Ctrl-C para salir.",
+        "yes": "s",
+        "no": "n",
+        "bad_yes_no": "Escriba s, n, o pulse Enter para saltar.",
+        "bad_number": "Escriba un número entero de {lo} a {hi}, o pulse Enter para saltar.",
+        "bad_choice": "Escriba el número de una opción, o pulse Enter para saltar.",
+        "continue": "¿Quiere seguir contestando preguntas? (s/n)",
+        "stopped": "Se detuvo. No se guardó nada.",
+        "saved": "Sus respuestas se guardaron en {path}.",
+        "emergency_now": "Pare y busque ayuda ahora",
+    },
+}
+
+
+class Interview:
+    """Asks questions on a console and keeps the answers."""
+
+    def __init__(self, console: Console, kb: KnowledgeBase, language: str) -> None:
+        self.console = console
+        self.kb = kb
+        self.language = language
+        self.ui = _UI.get(language, _UI["en"])
+        self.answers: dict[str, FindingValue] = {}
+        self.asked: set[str] = set()
+
+    def text(self, key: str, default: str) -> str:
+        return self.kb.text(key, self.language, default)
+
+    def ask(self, finding: FindingDef) -> None:
+        """Ask one question until the answer is valid or skipped."""
+        self.asked.add(finding.code)
+        question = self.text(f"finding.{finding.code}.question", finding.question)
+        while True:
+            if finding.type in (FindingType.CHOICE, FindingType.MULTI_CHOICE):
+                self.console.print(f"\n[bold]{question}[/]")
+                for number, choice in enumerate(finding.values, start=1):
+                    label = self.text(f"finding.{finding.code}.value.{choice.value}", choice.label)
+                    self.console.print(f"  {number}. {label}")
+                raw = self.console.input("> ").strip()
+            else:
+                hint = (
+                    f"({self.ui['yes']}/{self.ui['no']})"
+                    if finding.type is FindingType.BOOLEAN
+                    else ""
+                )
+                raw = self.console.input(f"\n[bold]{question}[/] {hint} ").strip().lower()
+            if not raw:
+                return
+            value = self._parse(finding, raw)
+            if value is not None:
+                self.answers[finding.code] = value
+                return
+
+    def _parse(self, finding: FindingDef, raw: str) -> FindingValue:
+        ui = self.ui
+        if finding.type is FindingType.BOOLEAN:
+            if raw in (ui["yes"], "yes", "y", "si", "sí", "s"):
+                return True
+            if raw in (ui["no"], "no", "n"):
+                return False
+            self.console.print(f"[yellow]{ui['bad_yes_no']}[/]")
+            return None
+        if finding.type is FindingType.INTEGER:
+            lo, hi = finding.min or 0, finding.max if finding.max is not None else 10**6
+            if raw.isdigit() and lo <= int(raw) <= hi:
+                return int(raw)
+            self.console.print(f"[yellow]{ui['bad_number'].format(lo=lo, hi=hi)}[/]")
+            return None
+        picks = [p.strip() for p in raw.replace(",", " ").split()]
+        values = finding.allowed_values
+        if all(p.isdigit() and 1 <= int(p) <= len(values) for p in picks):
+            chosen = [values[int(p) - 1] for p in picks]
+            if finding.type is FindingType.CHOICE:
+                if len(chosen) == 1:
+                    return chosen[0]
+            else:
+                return tuple(dict.fromkeys(chosen))
+        self.console.print(f"[yellow]{ui['bad_choice']}[/]")
+        return None
+
+    def should_ask(self, code: str, ask_if: object) -> bool:
+        if code in self.asked:
+            return False
+        if ask_if is None:
+            return True
+        from backpath.logic import parse
+
+        return parse(ask_if).compile()(self.answers) is not False
+
+    def current(self) -> Assessment:
+        return assess(Intake(answers=dict(self.answers), language=self.language), self.kb)
+
+
+def run_interview(console: Console, kb: KnowledgeBase, language: str) -> Interview:
+    """The whole interview; returns the interview with its answers."""
+    interview = Interview(console, kb, language)
+    console.print(Panel(interview.ui["intro"], title="backpath"))
+    warned = False
+    for section in kb.sections:
+        if not section.safety_screen:
+            continue
+        console.rule(interview.text(f"section.{section.id}.title", section.title))
+        if section.intro:
+            console.print(interview.text(f"section.{section.id}.intro", section.intro))
+        for question in section.questions:
+            if interview.should_ask(question.code, question.ask_if):
+                interview.ask(kb.findings[question.code])
+            if not warned and interview.current().urgency is Urgency.EMERGENCY:
+                warned = True
+                _emergency_screen(console, interview)
+                answer = console.input(f"\n{interview.ui['continue']} ").strip().lower()
+                if answer not in (interview.ui["yes"], "y", "yes"):
+                    return interview
+    asked_codes = {q.code: q.ask_if for s in kb.sections for q in s.questions}
+    while True:
+        pending = [
+            code
+            for code in interview.current().next_questions
+            if code in asked_codes and interview.should_ask(code, asked_codes[code])
+        ]
+        if not pending:
+            break
+        interview.ask(kb.findings[pending[0]])
+    return interview
+
+
+def _emergency_screen(console: Console, interview: Interview) -> None:
+    from backpath.cli.explain import URGENCY_STYLE
+
+    result = interview.current().to_json()
+    actions = [a for a in result["advice"] if a["kind"] == "action"]
+    body = "\n\n".join([result["urgency_text"]["action"], *(a["text"] for a in actions)])
+    console.print(
+        Panel(body, title=interview.ui["emergency_now"], style=URGENCY_STYLE[Urgency.EMERGENCY])
+    )
+
+
+@app.command("assess")
+def assess_command(
+    lang: Annotated[str, typer.Option("--lang", help="Language: en or es.")] = "en",
+    save: Annotated[
+        Path | None, typer.Option("--save", help="Also write the intake JSON to this file.")
+    ] = None,
+    clinician: Annotated[
+        bool, typer.Option("--clinician/--patient", help="Show rule ids and sources.")
+    ] = False,
+) -> None:
+    """Interactive interview in the terminal: red-flag questions first, then only what matters."""
+    from backpath.cli.explain import print_assessment
+
+    kb = load_knowledge()
+    if lang not in kb.languages:
+        from backpath.cli._io import fail
+
+        fail(f"--lang must be one of {', '.join(kb.languages)}")
+    console = Console()
+    ui = _UI.get(lang, _UI["en"])
+    try:
+        interview = run_interview(console, kb, lang)
+    except (KeyboardInterrupt, EOFError):
+        console.print(f"\n{ui['stopped']}")
+        raise typer.Exit(130) from None
+    console.print()
+    print_assessment(console, interview.current(), clinician=clinician)
+    if save is not None:
+        intake = Intake(answers=dict(interview.answers), language=lang)
+        save.write_text(json.dumps(intake.to_json(), indent=2), encoding="utf-8")
+        console.print(ui["saved"].format(path=save))

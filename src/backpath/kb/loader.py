@@ -1,0 +1,648 @@
+"""Reading the knowledge files and checking them as a whole."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from backpath.errors import ConditionError, KnowledgeError
+from backpath.kb.schema import (
+    AdviceDef,
+    AdviceFile,
+    FindingDef,
+    FindingsFile,
+    GroupDef,
+    Manifest,
+    PlanFile,
+    PlanRuleDef,
+    QuestionnaireFile,
+    RuleDef,
+    RulesFile,
+    SectionDef,
+    SourceDef,
+    SourcesFile,
+    UrgenciesFile,
+    UrgencyDef,
+)
+from backpath.logic.conditions import (
+    All,
+    Answers,
+    AnyOf,
+    Compare,
+    Condition,
+    Is,
+    Missing,
+    Not,
+    Truth,
+    parse,
+    walk,
+)
+from backpath.vocabulary import FindingType, FindingValue, Urgency
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A triage rule with its parsed and compiled condition."""
+
+    spec: RuleDef
+    condition: Condition
+    test: Callable[[Answers], Truth]
+    file: str
+
+    @property
+    def id(self) -> str:
+        """The stable rule id used in results, tests and the catalogue."""
+        return self.spec.id
+
+    @property
+    def urgency(self) -> Urgency:
+        """The urgency this rule sets when it fires."""
+        return self.spec.urgency
+
+
+@dataclass(frozen=True)
+class PlanRule:
+    """A care-plan rule with its parsed and compiled condition."""
+
+    spec: PlanRuleDef
+    condition: Condition
+    test: Callable[[Answers], Truth]
+    file: str
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The loaded, validated knowledge base. Immutable; shared by every adapter."""
+
+    root: Path
+    manifest: Manifest
+    groups: tuple[GroupDef, ...]
+    findings: Mapping[str, FindingDef]
+    sources: Mapping[str, SourceDef]
+    rules: tuple[Rule, ...]
+    plan: tuple[PlanRule, ...]
+    advice: Mapping[str, AdviceDef]
+    urgencies: Mapping[Urgency, UrgencyDef]
+    sections: tuple[SectionDef, ...]
+    translations: Mapping[str, Mapping[str, str]]
+    sha256: str
+    files: tuple[str, ...]
+    rules_by_id: Mapping[str, Rule] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        """The knowledge base's release version (manifest.yaml)."""
+        return self.manifest.version
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages with patient-facing text."""
+        return self.manifest.languages
+
+    @property
+    def red_flags(self) -> tuple[str, ...]:
+        """Codes of findings that can lead to an urgent or emergency result."""
+        return tuple(code for code, f in self.findings.items() if f.red_flag)
+
+    def text(self, key: str, language: str, default: str) -> str:
+        """Patient text ``key`` in ``language``; English (``default``) when untranslated."""
+        if language == "en":
+            return default
+        return self.translations.get(language, {}).get(key, default)
+
+    def patient_texts(self) -> dict[str, str]:
+        """Every patient-facing English text by translation key (for completeness tests)."""
+        texts: dict[str, str] = {}
+        for finding in self.findings.values():
+            texts[f"finding.{finding.code}.question"] = finding.question
+            if finding.help:
+                texts[f"finding.{finding.code}.help"] = finding.help
+            for choice in finding.values:
+                texts[f"finding.{finding.code}.value.{choice.value}"] = choice.label
+        for rule in self.rules:
+            texts[f"rule.{rule.id}.title"] = rule.spec.title
+            texts[f"rule.{rule.id}.patient"] = rule.spec.patient
+        for block in self.advice.values():
+            texts[f"advice.{block.id}.title"] = block.title
+            texts[f"advice.{block.id}.body"] = block.body
+        for urgency in self.urgencies.values():
+            for part in ("label", "headline", "action"):
+                texts[f"urgency.{urgency.id.value}.{part}"] = getattr(urgency, part)
+        for section in self.sections:
+            texts[f"section.{section.id}.title"] = section.title
+            if section.intro:
+                texts[f"section.{section.id}.intro"] = section.intro
+        return texts
+
+
+class _Problems:
+    """Collects every problem so that one run of ``kb check`` shows them all."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, file: str, ident: str, message: str) -> None:
+        self.items.append(f"{file}: {ident}: {message}")
+
+
+def _read_yaml(path: Path, root: Path, problems: _Problems) -> Any:
+    rel = str(path.relative_to(root))
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        problems.add(rel, "(file)", f"not valid YAML: {exc}")
+    except OSError as exc:
+        problems.add(rel, "(file)", f"cannot read: {exc}")
+    return None
+
+
+def _validate(model: type[M], data: Any, rel: str, problems: _Problems) -> M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = error["loc"]
+            ident = _locate_id(data, loc)
+            where = ".".join(str(part) for part in loc)
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                valid = _valid_keys(model, loc)
+                message = f"unknown key; valid keys: {', '.join(valid)}" if valid else message
+            problems.add(rel, ident, f"{where}: {message}")
+    return None
+
+
+def _locate_id(data: Any, loc: tuple[Any, ...]) -> str:
+    """Find the ``id``/``code`` of the list entry an error points into."""
+    node = data
+    found = "(file)"
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict):
+            for key in ("id", "code"):
+                if isinstance(node.get(key), str):
+                    found = node[key]
+    return found
+
+
+def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model that an ``extra_forbidden`` error sits in."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        annotation = info.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if current is None:
+            return []
+    return sorted(getattr(current, "model_fields", {}))
+
+
+def _hash_files(root: Path) -> tuple[str, tuple[str, ...]]:
+    digest = hashlib.sha256()
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml"})
+    rels = []
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        rels.append(rel)
+        digest.update(rel.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest(), tuple(rels)
+
+
+def _compile_condition(
+    data: Any,
+    file: str,
+    ident: str,
+    findings: Mapping[str, FindingDef],
+    problems: _Problems,
+    path: str = "when",
+) -> Condition | None:
+    try:
+        condition = parse(data, path)
+    except ConditionError as exc:
+        problems.add(file, ident, str(exc))
+        return None
+    ok = True
+    for node in walk(condition):
+        if not isinstance(node, Is | Compare | Missing):
+            continue
+        finding = findings.get(node.code)
+        if finding is None:
+            problems.add(file, ident, f"{path}: unknown finding code {node.code!r}")
+            ok = False
+            continue
+        if isinstance(node, Is) and finding.type is not FindingType.BOOLEAN:
+            problems.add(
+                file, ident, f"{path}: {node.code!r} is {finding.type.value}, compare it instead"
+            )
+            ok = False
+        if isinstance(node, Compare):
+            if finding.type is FindingType.INTEGER:
+                if not isinstance(node.value, int):
+                    problems.add(file, ident, f"{path}: {node.code!r} compares with a number")
+                    ok = False
+            elif finding.type is FindingType.CHOICE:
+                if node.op not in ("==", "!=") or node.value not in finding.allowed_values:
+                    problems.add(
+                        file,
+                        ident,
+                        f"{path}: {node.code!r} takes == or != with one of "
+                        f"{', '.join(finding.allowed_values)}",
+                    )
+                    ok = False
+            else:
+                problems.add(file, ident, f"{path}: cannot compare {finding.type.value} findings")
+                ok = False
+    return condition if ok else None
+
+
+def _sample_values(
+    condition: Condition, findings: Mapping[str, FindingDef]
+) -> dict[str, list[Any]]:
+    """Candidate values per code for the reachability search, boundaries included."""
+    pools: dict[str, list[Any]] = {}
+    for node in walk(condition):
+        if isinstance(node, Is | Missing):
+            pools.setdefault(node.code, [True, False, None])
+        elif isinstance(node, Compare):
+            pool = pools.setdefault(node.code, [None])
+            if isinstance(node.value, int):
+                pool.extend([node.value - 1, node.value, node.value + 1])
+            else:
+                pool.extend(findings[node.code].allowed_values)
+    return pools
+
+
+def _reachable(condition: Condition, findings: Mapping[str, FindingDef], seed: int) -> bool:
+    """True when some assignment makes the condition true (bounded random search)."""
+    test = condition.compile()
+    pools = _sample_values(condition, findings)
+    rng = random.Random(seed)
+    codes = list(pools)
+    if test({}) is True or any(test(a) is True for a in _satisfying(condition)):
+        return True
+    for _ in range(4000):
+        answers = {code: rng.choice(pools[code]) for code in codes}
+        answers = {k: v for k, v in answers.items() if v is not None}
+        if test(answers) is True:
+            return True
+    # Last try: every boolean literal made to agree with its polarity.
+    return False
+
+
+def _load(root: Path) -> KnowledgeBase:
+    problems = _Problems()
+    sha, files = _hash_files(root)
+
+    def load_file(rel: str, model: type[M]) -> M | None:
+        data = _read_yaml(root / rel, root, problems)
+        if data is None:
+            if (root / rel).exists():
+                problems.add(rel, "(file)", "empty file")
+            else:
+                problems.add(rel, "(file)", "missing")
+            return None
+        return _validate(model, data, rel, problems)
+
+    manifest = load_file("manifest.yaml", Manifest)
+    findings_file = load_file("findings.yaml", FindingsFile)
+    sources_file = load_file("sources.yaml", SourcesFile)
+    urgencies_file = load_file("urgencies.yaml", UrgenciesFile)
+    plan_file = load_file("plan.yaml", PlanFile)
+    questionnaire_raw = _read_yaml(root / "questionnaire.yaml", root, problems)
+    questionnaire = None
+    if isinstance(questionnaire_raw, dict):
+        for section in questionnaire_raw.get("sections") or []:
+            if isinstance(section, dict):
+                section["questions"] = [
+                    {"code": q} if isinstance(q, str) else q for q in section.get("questions") or []
+                ]
+        questionnaire = _validate(
+            QuestionnaireFile, questionnaire_raw, "questionnaire.yaml", problems
+        )
+    else:
+        problems.add("questionnaire.yaml", "(file)", "missing or not a mapping")
+
+    seen_ids: dict[str, str] = {}
+
+    def claim(ident: str, rel: str) -> None:
+        if ident in seen_ids:
+            problems.add(rel, ident, f"duplicate id (also in {seen_ids[ident]})")
+        else:
+            seen_ids[ident] = rel
+
+    findings: dict[str, FindingDef] = {}
+    groups: tuple[GroupDef, ...] = ()
+    if findings_file:
+        groups = findings_file.groups
+        group_ids = {g.id for g in groups}
+        for finding in findings_file.findings:
+            if finding.code in findings:
+                problems.add("findings.yaml", finding.code, "duplicate finding code")
+            findings[finding.code] = finding
+            if finding.group not in group_ids:
+                problems.add("findings.yaml", finding.code, f"unknown group {finding.group!r}")
+            is_choice = finding.type in (FindingType.CHOICE, FindingType.MULTI_CHOICE)
+            if is_choice and not finding.values:
+                problems.add("findings.yaml", finding.code, "a choice finding needs values")
+            if not is_choice and finding.values:
+                problems.add("findings.yaml", finding.code, "only choice findings have values")
+            if finding.red_flag and finding.type is not FindingType.BOOLEAN:
+                problems.add("findings.yaml", finding.code, "a red flag must be a boolean")
+
+    sources: dict[str, SourceDef] = {}
+    if sources_file:
+        for source in sources_file.sources:
+            claim(source.id, "sources.yaml")
+            sources[source.id] = source
+            if not (source.url or source.doi):
+                problems.add("sources.yaml", source.id, "a source needs a url or a doi")
+
+    advice: dict[str, AdviceDef] = {}
+    for path in sorted((root / "advice" / "en").glob("*.yaml")):
+        rel = path.relative_to(root).as_posix()
+        raw = _read_yaml(path, root, problems)
+        advice_file = None if raw is None else _validate(AdviceFile, raw, rel, problems)
+        if not advice_file:
+            continue
+        for block in advice_file.advice:
+            claim(block.id, rel)
+            advice[block.id] = block
+            for source_id in block.sources:
+                if source_id not in sources:
+                    problems.add(rel, block.id, f"unknown source {source_id!r}")
+
+    rules: list[Rule] = []
+    for path in sorted((root / "rules").glob("*.yaml")):
+        rel = path.relative_to(root).as_posix()
+        raw = _read_yaml(path, root, problems)
+        rules_file = None if raw is None else _validate(RulesFile, raw, rel, problems)
+        if not rules_file:
+            continue
+        for spec in rules_file.rules:
+            claim(spec.id, rel)
+            for source_id in spec.sources:
+                if source_id not in sources:
+                    problems.add(rel, spec.id, f"unknown source {source_id!r}")
+            for block_id in (*spec.advice, *spec.next_steps):
+                if block_id not in advice:
+                    problems.add(rel, spec.id, f"refers to advice {block_id!r} that doesn't exist")
+            condition = _compile_condition(spec.when, rel, spec.id, findings, problems)
+            if condition is None:
+                continue
+            rules.append(Rule(spec, condition, condition.compile(), rel))
+
+    plan: list[PlanRule] = []
+    if plan_file:
+        for plan_spec in plan_file.plan:
+            claim(plan_spec.id, "plan.yaml")
+            for source_id in plan_spec.sources:
+                if source_id not in sources:
+                    problems.add("plan.yaml", plan_spec.id, f"unknown source {source_id!r}")
+            for block_id in (*plan_spec.advice, *plan_spec.next_steps):
+                if block_id not in advice:
+                    problems.add(
+                        "plan.yaml",
+                        plan_spec.id,
+                        f"refers to advice {block_id!r} that doesn't exist",
+                    )
+            condition = _compile_condition(
+                plan_spec.when, "plan.yaml", plan_spec.id, findings, problems
+            )
+            if condition is not None:
+                plan.append(PlanRule(plan_spec, condition, condition.compile(), "plan.yaml"))
+
+    red_flags = [code for code, f in findings.items() if f.red_flag]
+    for index, rule in enumerate(rules):
+        if not _reachable(rule.condition, findings, seed=index):
+            problems.add(rule.file, rule.id, "unreachable: no answers make this rule fire")
+    for rule in rules:
+        if rule.urgency is Urgency.SELF_CARE:
+            for message in _self_care_leaks(rule, rules):
+                problems.add(rule.file, rule.id, message)
+
+    urgencies: dict[Urgency, UrgencyDef] = {}
+    if urgencies_file:
+        urgencies = {u.id: u for u in urgencies_file.urgencies}
+        for level in Urgency:
+            if level not in urgencies:
+                problems.add("urgencies.yaml", level.value, "missing urgency wording")
+
+    sections: tuple[SectionDef, ...] = ()
+    if questionnaire:
+        sections = questionnaire.sections
+        asked: list[str] = []
+        for section in sections:
+            claim(f"section_{section.id}", "questionnaire.yaml")
+            for question in section.questions:
+                if question.code not in findings:
+                    problems.add(
+                        "questionnaire.yaml", section.id, f"unknown finding code {question.code!r}"
+                    )
+                if question.code in asked:
+                    problems.add("questionnaire.yaml", section.id, f"{question.code!r} asked twice")
+                asked.append(question.code)
+                if question.ask_if is not None:
+                    _compile_condition(
+                        question.ask_if,
+                        "questionnaire.yaml",
+                        f"{section.id}.{question.code}",
+                        findings,
+                        problems,
+                        path="ask_if",
+                    )
+        for code in red_flags:
+            if code not in asked:
+                problems.add("questionnaire.yaml", code, "red flag never asked")
+        first_other = next(
+            (i for i, s in enumerate(sections) if not s.safety_screen), len(sections)
+        )
+        if any(s.safety_screen for s in sections[first_other:]):
+            problems.add("questionnaire.yaml", "sections", "safety-screen sections must come first")
+        screened = {q.code for s in sections if s.safety_screen for q in s.questions}
+        for code in red_flags:
+            if code in asked and code not in screened:
+                problems.add(
+                    "questionnaire.yaml", code, "a red flag must be in a safety_screen section"
+                )
+
+    translations: dict[str, dict[str, str]] = {}
+    for lang_dir in sorted((root / "locales").glob("*")) if (root / "locales").exists() else []:
+        if not lang_dir.is_dir():
+            continue
+        catalog: dict[str, str] = {}
+        for path in sorted(lang_dir.glob("*.yaml")):
+            rel = path.relative_to(root).as_posix()
+            data = _read_yaml(path, root, problems)
+            if not isinstance(data, dict):
+                problems.add(rel, "(file)", "a translation file maps keys to texts")
+                continue
+            for key, value in data.items():
+                if not isinstance(value, str) or not value.strip():
+                    problems.add(rel, str(key), "empty translation")
+                elif key in catalog:
+                    problems.add(rel, str(key), "translated twice")
+                else:
+                    catalog[str(key)] = value
+        translations[lang_dir.name] = catalog
+
+    if manifest:
+        if manifest.unresolved_advice not in advice:
+            problems.add(
+                "manifest.yaml", "unresolved_advice", "refers to advice that doesn't exist"
+            )
+        for lang in manifest.languages:
+            if lang != "en" and lang not in translations:
+                problems.add("manifest.yaml", lang, f"no locales/{lang}/ catalog")
+
+    if problems.items:
+        raise KnowledgeError(problems.items)
+    assert manifest is not None
+    return KnowledgeBase(
+        root=root,
+        manifest=manifest,
+        groups=groups,
+        findings=findings,
+        sources=sources,
+        rules=tuple(rules),
+        plan=tuple(plan),
+        advice=advice,
+        urgencies=urgencies,
+        sections=sections,
+        translations=translations,
+        sha256=sha,
+        files=files,
+        rules_by_id={rule.id: rule for rule in rules},
+    )
+
+
+def _satisfying(condition: Condition, limit: int = 64) -> list[dict[str, FindingValue]]:
+    """Minimal answer sets that make ``condition`` true (everything else left unknown)."""
+    if isinstance(condition, Is):
+        return [{condition.code: True}]
+    if isinstance(condition, Not) and isinstance(condition.child, Is):
+        return [{condition.child.code: False}]
+    if isinstance(condition, Compare | Not) and isinstance(
+        condition.child if isinstance(condition, Not) else condition, Compare
+    ):
+        node = condition.child if isinstance(condition, Not) else condition
+        assert isinstance(node, Compare)
+        want = not isinstance(condition, Not)
+        candidates: list[FindingValue] = (
+            [node.value - 1, node.value, node.value + 1]
+            if isinstance(node.value, int)
+            else [node.value, f"not_{node.value}"]
+        )
+        test = node.compile()
+        return [{node.code: v} for v in candidates if test({node.code: v}) is want][:1]
+    if isinstance(condition, AnyOf):
+        options: list[dict[str, FindingValue]] = []
+        for child in condition.children:
+            options.extend(_satisfying(child, limit))
+        return options[:limit]
+    if isinstance(condition, All):
+        combos: list[dict[str, FindingValue]] = [{}]
+        for child in condition.children:
+            merged = []
+            for partial in combos:
+                for option in _satisfying(child, limit):
+                    clash = any(partial.get(k, v) != v for k, v in option.items())
+                    if not clash:
+                        merged.append({**partial, **option})
+            combos = merged[:limit]
+        return combos
+    return [{}] if condition.compile()({}) is True else []
+
+
+def _self_care_leaks(self_care: Rule, rules: Iterable[Rule]) -> list[str]:
+    """Prove that self-care can never be given while another rule could still fire.
+
+    Builds the minimal answer sets that make the self-care rule fire, leaves every other
+    finding unknown (the worst case), and reports any rule that is then *undecided*: an
+    unasked question that could still raise the urgency.
+    """
+    rules = list(rules)
+    boundaries: dict[str, set[FindingValue]] = {}
+    for rule in rules:
+        for node in walk(rule.condition):
+            if isinstance(node, Compare) and isinstance(node.value, int):
+                boundaries.setdefault(node.code, set()).update(
+                    {node.value - 1, node.value, node.value + 1}
+                )
+    candidates: list[dict[str, FindingValue]] = []
+    for base in _satisfying(self_care.condition):
+        candidates.append(base)
+        # Numbers matter to other rules at their own boundaries (age 65 for fragility
+        # fractures, say): try every such value the self-care rule still accepts.
+        for code in [c for c, v in base.items() if isinstance(v, int) and not isinstance(v, bool)]:
+            for value in sorted(boundaries.get(code, set()), key=str):
+                candidates.append({**base, code: value})
+    leaks: dict[str, set[str]] = {}
+    for answers in candidates:
+        if self_care.test(answers) is not True:
+            continue
+        for rule in rules:
+            if rule.urgency is not Urgency.SELF_CARE and rule.test(answers) is None:
+                leaks.setdefault(rule.id, set()).update(rule.condition.evaluate(answers).unknown)
+    return [
+        f"can fire while rule {rule_id!r} is still undecided (unasked: {', '.join(sorted(c))})"
+        for rule_id, c in sorted(leaks.items())
+    ]
+
+
+def _extension_problems() -> list[str]:
+    """Problems reported by knowledge that other packages own (instruments, NLP lexicon)."""
+    found: list[str] = []
+    for module_name, function_name in (
+        ("backpath.instruments", "validate_instruments"),
+        ("backpath.nlp", "validate_nlp_knowledge"),
+    ):
+        try:
+            module = __import__(module_name, fromlist=[function_name])
+        except ImportError:
+            continue
+        validate = getattr(module, function_name, None)
+        if validate is not None:
+            found.extend(validate())
+    return found
+
+
+@lru_cache(maxsize=4)
+def load_knowledge(root: str | None = None) -> KnowledgeBase:
+    """Load and validate the knowledge base (cached; pass ``root`` to load another copy)."""
+    return _load(Path(root) if root else KNOWLEDGE_DIR)
+
+
+def check_knowledge(root: str | None = None) -> list[str]:
+    """Every problem in the knowledge base, or an empty list (for ``backpath kb check``)."""
+    try:
+        _load(Path(root) if root else KNOWLEDGE_DIR)
+    except KnowledgeError as exc:
+        return [*exc.problems, *_extension_problems()]
+    return _extension_problems()

@@ -1,0 +1,222 @@
+"""The closed schemas of the knowledge files.
+
+Every model forbids unknown keys, so a typo in a knowledge file fails at load time with the
+file, the id and the list of valid keys. Clinical *content* is not here: only its shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from backpath.vocabulary import Concern, FindingType, Urgency
+
+_ID = r"^[a-z][a-z0-9_]*$"
+
+
+class Closed(BaseModel):
+    """A model that rejects unknown keys and is immutable after load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Snomed(Closed):
+    """A SNOMED CT concept; ``verified`` is false until a terminologist confirms the id."""
+
+    code: str = Field(pattern=r"^\d{6,18}$")
+    display: str
+    verified: bool
+
+
+class ChoiceValue(Closed):
+    """One allowed value of a choice finding, with the words a patient sees."""
+
+    value: str = Field(pattern=_ID)
+    label: str
+
+
+class FindingDef(Closed):
+    """One finding of the vocabulary (DESIGN.md public contract)."""
+
+    code: str = Field(pattern=_ID)
+    type: FindingType
+    group: str
+    label: str
+    question: str
+    help: str | None = None
+    values: tuple[ChoiceValue, ...] = ()
+    min: int | None = None
+    max: int | None = None
+    unit: str | None = None
+    snomed: Snomed | None = None
+    red_flag: bool = False
+
+    @property
+    def allowed_values(self) -> tuple[str, ...]:
+        """The allowed values of a choice or multi-choice finding."""
+        return tuple(v.value for v in self.values)
+
+
+class GroupDef(Closed):
+    """A group of findings (for catalogues and the clinician view)."""
+
+    id: str = Field(pattern=_ID)
+    label: str
+
+
+class FindingsFile(Closed):
+    """``findings.yaml``."""
+
+    groups: tuple[GroupDef, ...]
+    findings: tuple[FindingDef, ...]
+
+
+class SourceDef(Closed):
+    """A guideline, paper, pathway or seed section that a rule or text cites."""
+
+    id: str = Field(pattern=_ID)
+    kind: str = Field(pattern=r"^(seed|guideline|paper|pathway)$")
+    title: str
+    publisher: str
+    year: int
+    url: str | None = None
+    doi: str | None = None
+    notes: str | None = None
+    verified: bool
+
+    @field_validator("doi")
+    @classmethod
+    def _doi_shape(cls, doi: str | None) -> str | None:
+        if doi is not None and not doi.startswith("10."):
+            raise ValueError("a DOI starts with '10.'")
+        return doi
+
+
+class SourcesFile(Closed):
+    """``sources.yaml``."""
+
+    sources: tuple[SourceDef, ...]
+
+
+class RuleDef(Closed):
+    """A triage rule: when ``when`` is true, the result is at least ``urgency``."""
+
+    id: str = Field(pattern=_ID)
+    title: str
+    concern: Concern
+    urgency: Urgency
+    when: Any
+    patient: str
+    clinician: str
+    sources: tuple[str, ...] = Field(min_length=1)
+    advice: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    notes: str | None = None
+
+
+class RulesFile(Closed):
+    """``rules/*.yaml``."""
+
+    rules: tuple[RuleDef, ...]
+
+
+class PlanRuleDef(Closed):
+    """A care-plan rule: for results of the listed urgencies, when ``when`` is true, add
+    the advice and next steps."""
+
+    id: str = Field(pattern=_ID)
+    title: str
+    when: Any = True
+    for_urgency: tuple[Urgency, ...] = Field(min_length=1)
+    advice: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    sources: tuple[str, ...] = Field(min_length=1)
+
+
+class PlanFile(Closed):
+    """``plan.yaml``."""
+
+    plan: tuple[PlanRuleDef, ...]
+
+
+class AdviceDef(Closed):
+    """A block of patient text: an action, a piece of advice, a next step or safety net."""
+
+    id: str = Field(pattern=_ID)
+    kind: str = Field(pattern=r"^(action|advice|next_step|safety_net)$")
+    title: str
+    body: str
+    clinician: str | None = None
+    sources: tuple[str, ...] = Field(min_length=1)
+
+
+class AdviceFile(Closed):
+    """``advice/en/*.yaml``."""
+
+    advice: tuple[AdviceDef, ...]
+
+
+class UrgencyDef(Closed):
+    """Patient and clinician wording of one urgency level."""
+
+    id: Urgency
+    label: str
+    headline: str
+    action: str
+    clinician: str
+
+
+class UrgenciesFile(Closed):
+    """``urgencies.yaml``."""
+
+    urgencies: tuple[UrgencyDef, ...]
+
+
+class NarrativePolicy(Closed):
+    """How narrative findings join the structured answers."""
+
+    counts_as_present: tuple[str, ...]
+    negation_fills_red_flags: bool
+
+
+class Manifest(Closed):
+    """``manifest.yaml``: the knowledge base's version and global settings."""
+
+    version: str = Field(pattern=r"^\d{4}\.\d{2}\.\d+$")
+    released: str
+    status: str
+    baseline_urgency: Urgency
+    languages: tuple[str, ...]
+    narrative: NarrativePolicy
+    unresolved_advice: str = Field(pattern=_ID)
+
+    @field_validator("baseline_urgency")
+    @classmethod
+    def _never_self_care(cls, urgency: Urgency) -> Urgency:
+        if urgency is Urgency.SELF_CARE:
+            raise ValueError("the baseline may never be self_care (unknown is not 'no')")
+        return urgency
+
+
+class QuestionRef(Closed):
+    """One question in the questionnaire: a finding code and when to ask it."""
+
+    code: str = Field(pattern=_ID)
+    ask_if: Any = None
+
+
+class SectionDef(Closed):
+    """A page of the intake (web) or a block of the terminal interview."""
+
+    id: str = Field(pattern=_ID)
+    title: str
+    intro: str | None = None
+    safety_screen: bool = False
+    questions: tuple[QuestionRef, ...] = Field(min_length=1)
+
+
+class QuestionnaireFile(Closed):
+    """``questionnaire.yaml``: the one source of truth for question order."""
+
+    sections: tuple[SectionDef, ...]

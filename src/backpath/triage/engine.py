@@ -1,0 +1,382 @@
+"""The triage engine and its result types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from backpath.intake import Intake, NarrativeFinding
+from backpath.kb import KnowledgeBase, Rule, load_knowledge
+from backpath.vocabulary import FindingType, FindingValue, Urgency
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a finding has its value: a form answer, or words in the narrative."""
+
+    code: str
+    value: FindingValue
+    source: str  # "answer" | "narrative" | "unknown" (not answered, counted as the worse case)
+    text: str | None = None
+    span: tuple[int, int] | None = None
+    certainty: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``because`` entry of the Result JSON."""
+        out: dict[str, Any] = {
+            "code": self.code,
+            "value": list(self.value) if isinstance(self.value, tuple) else self.value,
+            "source": self.source,
+        }
+        if self.source == "narrative":
+            out["evidence"] = self.text
+            out["span"] = list(self.span) if self.span else None
+            out["certainty"] = self.certainty
+        return out
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A form answer and the narrative disagree. Shown to the clinician; safety wins."""
+
+    code: str
+    answer: FindingValue
+    narrative: FindingValue
+    used: FindingValue
+    evidence: str
+    span: tuple[int, int]
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for the Result JSON."""
+        return {
+            "code": self.code,
+            "answer": self.answer,
+            "narrative": self.narrative,
+            "used": self.used,
+            "evidence": self.evidence,
+            "span": list(self.span),
+        }
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    """A rule whose condition is true, with the findings that made it fire."""
+
+    rule: Rule
+    because: tuple[Evidence, ...]
+
+    def to_json(self, kb: KnowledgeBase, language: str) -> dict[str, Any]:
+        """Serialise with patient words in ``language`` and clinician words in English."""
+        spec = self.rule.spec
+        return {
+            "id": spec.id,
+            "title": kb.text(f"rule.{spec.id}.title", language, spec.title),
+            "urgency": spec.urgency.value,
+            "concern": spec.concern.value,
+            "because": [e.to_json() for e in self.because],
+            "patient_message": kb.text(f"rule.{spec.id}.patient", language, spec.patient),
+            "clinician_message": spec.clinician,
+            "sources": list(spec.sources),
+        }
+
+
+@dataclass(frozen=True)
+class UnresolvedRule:
+    """A rule that could still fire: it is unknown until ``ask`` is answered."""
+
+    rule: Rule
+    ask: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for the Result JSON."""
+        spec = self.rule.spec
+        return {
+            "id": spec.id,
+            "title": spec.title,
+            "urgency": spec.urgency.value,
+            "concern": spec.concern.value,
+            "ask": list(self.ask),
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The result of triage: urgency, reasons, what is still open, advice and next steps."""
+
+    urgency: Urgency
+    fired: tuple[FiredRule, ...]
+    unresolved: tuple[UnresolvedRule, ...]
+    advice: tuple[str, ...]
+    next_steps: tuple[str, ...]
+    safety_net: tuple[str, ...]
+    answers: Mapping[str, FindingValue]
+    evidence: Mapping[str, Evidence]
+    conflicts: tuple[Conflict, ...]
+    language: str
+    narrative_status: str  # "none" | "read" | "not_understood"
+    narrative_problems: tuple[str, ...]
+    kb: KnowledgeBase = field(repr=False)
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def concerns(self) -> tuple[str, ...]:
+        """Concerns of the fired rules, most urgent first, without repeats."""
+        return tuple(dict.fromkeys(f.rule.spec.concern.value for f in self.fired))
+
+    @property
+    def fired_ids(self) -> tuple[str, ...]:
+        """Ids of the fired rules, most urgent first."""
+        return tuple(f.rule.id for f in self.fired)
+
+    @property
+    def next_questions(self) -> tuple[str, ...]:
+        """Questions that could still change the urgency, the most consequential first."""
+        codes: list[str] = []
+        for item in self.unresolved:
+            if item.rule.urgency is not self.urgency:
+                codes.extend(item.ask)
+        return tuple(dict.fromkeys(codes))
+
+    def citations(self) -> list[dict[str, Any]]:
+        """Every source cited by the fired rules and the chosen texts, in order."""
+        ids: list[str] = []
+        for fired in self.fired:
+            ids.extend(fired.rule.spec.sources)
+        for block_id in (*self.advice, *self.next_steps, *self.safety_net):
+            ids.extend(self.kb.advice[block_id].sources)
+        out = []
+        for source_id in dict.fromkeys(ids):
+            source = self.kb.sources[source_id]
+            out.append(
+                {
+                    "id": source.id,
+                    "title": source.title,
+                    "publisher": source.publisher,
+                    "year": source.year,
+                    "url": source.url,
+                    "doi": source.doi,
+                }
+            )
+        return out
+
+    def _blocks(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        kb, lang = self.kb, self.language
+        return [
+            {
+                "id": block_id,
+                "kind": kb.advice[block_id].kind,
+                "title": kb.text(f"advice.{block_id}.title", lang, kb.advice[block_id].title),
+                "text": kb.text(f"advice.{block_id}.body", lang, kb.advice[block_id].body),
+            }
+            for block_id in ids
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """The public Result JSON (DESIGN.md)."""
+        kb, lang = self.kb, self.language
+        wording = kb.urgencies[self.urgency]
+        return {
+            "urgency": self.urgency.value,
+            "urgency_text": {
+                "label": kb.text(f"urgency.{self.urgency.value}.label", lang, wording.label),
+                "headline": kb.text(
+                    f"urgency.{self.urgency.value}.headline", lang, wording.headline
+                ),
+                "action": kb.text(f"urgency.{self.urgency.value}.action", lang, wording.action),
+                "clinician": wording.clinician,
+            },
+            "concerns": list(self.concerns),
+            "fired_rules": [f.to_json(kb, lang) for f in self.fired],
+            "unresolved": [u.to_json() for u in self.unresolved],
+            "next_questions": list(self.next_questions),
+            "advice": self._blocks(self.advice),
+            "next_steps": self._blocks(self.next_steps),
+            "safety_net": self._blocks(self.safety_net),
+            "conflicts": [c.to_json() for c in self.conflicts],
+            "narrative": {
+                "status": self.narrative_status,
+                "problems": list(self.narrative_problems),
+                "findings": [
+                    e.to_json() for e in self.evidence.values() if e.source == "narrative"
+                ],
+            },
+            "citations": self.citations(),
+            "language": lang,
+            "knowledge_base": {"version": kb.version, "sha256": kb.sha256},
+            **dict(self.extras),
+        }
+
+
+NarrativeReader = Callable[[str], Any]
+
+
+def _merge_narrative(
+    kb: KnowledgeBase,
+    answers: dict[str, FindingValue],
+    evidence: dict[str, Evidence],
+    findings: Sequence[NarrativeFinding],
+) -> list[Conflict]:
+    """Join narrative findings to the answers under the knowledge base's narrative policy."""
+    policy = kb.manifest.narrative
+    conflicts: list[Conflict] = []
+    for found in findings:
+        definition = kb.findings.get(found.code)
+        if definition is None or found.value is None:
+            continue
+        given = answers.get(found.code)
+        narrative_evidence = Evidence(
+            found.code, found.value, "narrative", found.text, found.span, found.certainty
+        )
+        if definition.type is FindingType.BOOLEAN:
+            present = found.value is True and found.certainty in policy.counts_as_present
+            absent = found.value is False and found.certainty == "negated"
+            if present:
+                if given is None:
+                    answers[found.code] = True
+                    evidence[found.code] = narrative_evidence
+                elif given is False:
+                    # Safety first: a red flag in the person's own words counts.
+                    answers[found.code] = True
+                    evidence[found.code] = narrative_evidence
+                    conflicts.append(
+                        Conflict(found.code, False, True, True, found.text, found.span)
+                    )
+            elif absent:
+                if given is None and (not definition.red_flag or policy.negation_fills_red_flags):
+                    answers[found.code] = False
+                    evidence[found.code] = narrative_evidence
+                elif given is True:
+                    conflicts.append(
+                        Conflict(found.code, True, False, True, found.text, found.span)
+                    )
+        elif found.certainty in ("affirmed", "uncertain", "historical"):
+            if given is None:
+                answers[found.code] = found.value
+                evidence[found.code] = narrative_evidence
+            elif given != found.value:
+                conflicts.append(
+                    Conflict(found.code, given, found.value, given, found.text, found.span)
+                )
+    return conflicts
+
+
+def assess(
+    intake: Intake,
+    kb: KnowledgeBase | None = None,
+    narrative_findings: Sequence[NarrativeFinding] | None = None,
+    read_narrative: NarrativeReader | None = None,
+) -> Assessment:
+    """Triage one intake.
+
+    ``narrative_findings`` may be given by a caller that already read the narrative;
+    otherwise, when the intake has a narrative, ``read_narrative`` (default:
+    ``backpath.nlp.read_narrative``) reads it. A narrative that is not understood is
+    reported and contributes nothing - it is never taken to mean "no red flags".
+    """
+    kb = kb or load_knowledge()
+    answers: dict[str, FindingValue] = dict(intake.answers)
+    # Evidence is kept for narrative findings; a form answer's evidence is the answer itself
+    # and is built only for the findings that decide a rule (see ``_evidence_for``).
+    evidence: dict[str, Evidence] = {}
+    conflicts: list[Conflict] = []
+    status, problems = "none", ()
+    if intake.narrative and narrative_findings is None:
+        reader = read_narrative or _default_reader()
+        reading = reader(intake.narrative)
+        if reading.understood:
+            narrative_findings = list(reading.findings)
+            status = "read"
+        else:
+            status = "not_understood"
+        problems = tuple(reading.problems)
+    elif narrative_findings is not None:
+        status = "read"
+    if narrative_findings:
+        conflicts = _merge_narrative(kb, answers, evidence, narrative_findings)
+
+    fired_rules: list[Rule] = []
+    unresolved_rules: list[Rule] = []
+    for rule in kb.rules:
+        value = rule.test(answers)
+        if value is True:
+            fired_rules.append(rule)
+        elif value is None:
+            unresolved_rules.append(rule)
+
+    if fired_rules:
+        urgency = max((r.urgency for r in fired_rules), key=lambda u: u.rank)
+    else:
+        urgency = kb.manifest.baseline_urgency
+
+    def by_urgency(rule: Rule) -> int:
+        return -rule.urgency.rank
+
+    fired = tuple(
+        FiredRule(
+            rule,
+            tuple(
+                _evidence_for(code, answers, evidence)
+                for code in rule.condition.evaluate(answers).decided_by
+            ),
+        )
+        for rule in sorted(fired_rules, key=by_urgency)
+    )
+    unresolved = tuple(
+        UnresolvedRule(rule, rule.condition.evaluate(answers).unknown)
+        for rule in sorted(unresolved_rules, key=by_urgency)
+    )
+
+    advice: list[str] = []
+    next_steps: list[str] = []
+    safety_net: list[str] = []
+    if any(item.rule.urgency.rank > urgency.rank for item in unresolved):
+        advice.append(kb.manifest.unresolved_advice)
+    for item in fired:
+        advice.extend(item.rule.spec.advice)
+        next_steps.extend(item.rule.spec.next_steps)
+    for plan_rule in kb.plan:
+        if urgency in plan_rule.spec.for_urgency and plan_rule.test(answers) is True:
+            advice.extend(plan_rule.spec.advice)
+            next_steps.extend(plan_rule.spec.next_steps)
+    for block_id in list(dict.fromkeys(advice)):
+        if kb.advice[block_id].kind == "safety_net":
+            safety_net.append(block_id)
+    return Assessment(
+        urgency=urgency,
+        fired=fired,
+        unresolved=unresolved,
+        advice=tuple(b for b in dict.fromkeys(advice) if b not in safety_net),
+        next_steps=tuple(dict.fromkeys(next_steps)),
+        safety_net=tuple(safety_net),
+        answers=answers,
+        evidence=evidence,
+        conflicts=tuple(conflicts),
+        language=intake.language,
+        narrative_status=status,
+        narrative_problems=problems,
+        kb=kb,
+    )
+
+
+def _evidence_for(
+    code: str, answers: Mapping[str, FindingValue], narrative: Mapping[str, Evidence]
+) -> Evidence:
+    """Where the value of ``code`` came from: the narrative, a form answer, or nowhere."""
+    if code in narrative:
+        return narrative[code]
+    if code in answers:
+        return Evidence(code, answers[code], "answer")
+    return Evidence(code, None, "unknown")
+
+
+def _default_reader() -> NarrativeReader:
+    import importlib
+
+    reader: NarrativeReader = importlib.import_module("backpath.nlp").read_narrative
+    return reader
+
+
+def assess_json(data: Any) -> dict[str, Any]:
+    """Validate a decoded Intake JSON object, triage it, and return the Result JSON."""
+    return assess(Intake.from_json(data)).to_json()

@@ -1,0 +1,153 @@
+"""The command line: triage, kb and the terminal interview, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from backpath.cli import app
+
+runner = CliRunner()
+
+
+def test_triage_acceptance_emergency() -> None:
+    """`backpath triage` on saddle numbness prints emergency JSON with because and sources."""
+    result = runner.invoke(
+        app, ["triage"], input='{"age":45,"answers":{"leg_pain":true,"saddle_numbness":true}}'
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["urgency"] == "emergency"
+    assert "cauda_equina" in data["concerns"]
+    rule = data["fired_rules"][0]
+    assert rule["because"]
+    assert rule["sources"]
+
+
+def test_triage_json_lines_in_json_lines_out() -> None:
+    """JSON Lines in gives one result line per input line, in order."""
+    lines = (
+        '{"age":45,"answers":{"chest_pain":true}}\n\n{"age":30,"answers":{"trauma_minor":true}}\n'
+    )
+    result = runner.invoke(app, ["triage", "-"], input=lines)
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["urgency"] for o in out] == ["emergency", "urgent"]
+
+
+def test_triage_bad_line_exits_2_naming_line_and_field_and_keeps_the_rest() -> None:
+    """A bad line gives exit 2 and a message with line and field; good lines still come out."""
+    lines = (
+        '{"age":45,"answers":{"chest_pain":true}}\n{"age":30,"answers":{"fever":"yes"}}\nnot json\n'
+    )
+    result = runner.invoke(app, ["triage"], input=lines)
+    assert result.exit_code == 2
+    assert "line 2: field 'answers.fever'" in result.stderr
+    assert "line 3" in result.stderr
+    assert "Traceback" not in result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert out[0]["urgency"] == "emergency"
+    assert out[1]["error"]["field"] == "answers.fever"
+
+
+def test_triage_single_invalid_object_exits_2() -> None:
+    """A single invalid intake exits 2 and names the field."""
+    result = runner.invoke(app, ["triage"], input='{"age": "old"}')
+    assert result.exit_code == 2
+    assert "field 'age'" in result.stderr
+
+
+def test_triage_missing_file_exits_2() -> None:
+    """A missing input file is a clear error, not a traceback."""
+    result = runner.invoke(app, ["triage", "/nonexistent/intake.json"])
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
+
+
+def test_triage_explain_is_readable() -> None:
+    """--explain prints the headline, the reason and the rule id."""
+    result = runner.invoke(
+        app, ["triage", "--explain"], input='{"age":60,"answers":{"sudden_severe_pain":true}}'
+    )
+    assert result.exit_code == 0, result.output
+    assert "GET HELP NOW" in result.stdout
+    assert "aaa_sudden_severe_pain_older" in result.stdout
+
+
+def test_kb_check_passes_and_reports_counts() -> None:
+    """`backpath kb check` exits 0 on the shipped knowledge base."""
+    result = runner.invoke(app, ["kb", "check"])
+    assert result.exit_code == 0, result.output
+    assert "is valid" in result.stdout
+
+
+def test_kb_explain_rule_and_unknown_rule() -> None:
+    """`kb explain` shows a rule; an unknown id exits 2 with a suggestion."""
+    result = runner.invoke(app, ["kb", "explain", "motor_foot_drop"])
+    assert result.exit_code == 0
+    assert "foot_drop" in result.stdout
+    assert "nhs_lothian_red_flags" in result.stdout
+    result = runner.invoke(app, ["kb", "explain", "motor_foot_dropp"])
+    assert result.exit_code == 2
+    assert "did you mean motor_foot_drop" in result.stderr
+
+
+def test_assess_interview_emergency_path() -> None:
+    """Answering yes to saddle numbness shows the emergency screen at once."""
+    keys = "45\n1\ny\ny\nn\n"  # age, sex=female, back pain, saddle numbness yes, stop
+    result = runner.invoke(app, ["assess"], input=keys)
+    assert result.exit_code == 0, result.output
+    assert "Stop and get help now" in result.stdout
+    assert "GET HELP NOW" in result.stdout
+
+
+def test_assess_interview_asks_only_what_matters_then_self_care(kb) -> None:
+    """Answering every safety question no ends in self-care without asking everything."""
+    answers = {"age": "35", "sex": "2", "back_pain": "y"}
+    script = []
+    asked = []
+    for section in kb.sections:
+        if not section.safety_screen:
+            continue
+        for q in section.questions:
+            if q.ask_if is not None:
+                continue
+            asked.append(q.code)
+            script.append(answers.get(q.code, "n"))
+    script += ["5", "n"]  # duration_days, onset_sudden (asked because they could change it)
+    result = runner.invoke(app, ["assess"], input="\n".join(script) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "YOU CAN LOOK AFTER THIS AT HOME" in result.stdout
+    assert "How bad is your back pain" not in result.stdout
+
+
+def test_assess_ctrl_d_quits_cleanly() -> None:
+    """End of input stops the interview with a message and no traceback."""
+    result = runner.invoke(app, ["assess"], input="45\n")
+    assert result.exit_code == 130
+    assert "Nothing was saved" in result.stdout
+
+
+def test_assess_rejects_bad_answers_and_asks_again() -> None:
+    """An invalid answer is explained and the question asked again."""
+    result = runner.invoke(app, ["assess"], input="abc\n45\n")
+    assert "whole number" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("backpath") is None, reason="console script not installed")
+def test_console_script_runs() -> None:
+    """The installed `backpath` entry point works end to end."""
+    proc = subprocess.run(
+        ["backpath", "triage"],
+        input='{"age":30,"answers":{"back_pain":true,"leg_pain":false}}',
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["urgency"] == "routine"

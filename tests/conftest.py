@@ -1,0 +1,32 @@
+"""Shared test fixtures and the rule that turns "missing service" into a failure in CI.
+
+Tests that need PostgreSQL or Chromium skip with a message on a machine without them; when
+``BACKPATH_REQUIRE_SERVICES=1`` (set by ``.ci/run``) they fail instead, so CI can never
+pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from backpath.kb import KnowledgeBase, load_knowledge
+
+REQUIRE_SERVICES = os.environ.get("BACKPATH_REQUIRE_SERVICES") == "1"
+
+
+def need(service: str, available: bool, why: str) -> None:
+    """Skip (or fail in CI) when a real service the test needs is not there."""
+    if available:
+        return
+    message = f"{service} not available: {why}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " (BACKPATH_REQUIRE_SERVICES=1 makes this a failure)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    """The real, validated knowledge base."""
+    return load_knowledge()
