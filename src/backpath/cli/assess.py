@@ -23,32 +23,16 @@ from backpath.kb.schema import FindingDef
 from backpath.triage import Assessment, assess
 from backpath.vocabulary import FindingType, FindingValue, Urgency
 
-_UI = {
-    "en": {
-        "intro": "Answer with y (yes), n (no), or press Enter to skip a question you can't answer. Ctrl-C stops at any time.",
-        "yes": "y",
-        "no": "n",
-        "bad_yes_no": "Please type y, n, or press Enter to skip.",
-        "bad_number": "Please type a whole number from {lo} to {hi}, or press Enter to skip.",
-        "bad_choice": "Please type the number of an option, or press Enter to skip.",
-        "continue": "Do you want to keep answering questions? (y/n)",
-        "stopped": "Stopped. Nothing was saved.",
-        "saved": "Your answers were saved to {path}.",
-        "emergency_now": "Stop and get help now",
-    },
-    "es": {
-        "intro": "Responda con s (sí), n (no), o pulse Enter para saltar una pregunta que no pueda contestar. Ctrl-C para salir.",
-        "yes": "s",
-        "no": "n",
-        "bad_yes_no": "Escriba s, n, o pulse Enter para saltar.",
-        "bad_number": "Escriba un número entero de {lo} a {hi}, o pulse Enter para saltar.",
-        "bad_choice": "Escriba el número de una opción, o pulse Enter para saltar.",
-        "continue": "¿Quiere seguir contestando preguntas? (s/n)",
-        "stopped": "Se detuvo. No se guardó nada.",
-        "saved": "Sus respuestas se guardaron en {path}.",
-        "emergency_now": "Pare y busque ayuda ahora",
-    },
-}
+
+class _Words:
+    """Interface words of the terminal interview in one language (knowledge/ui)."""
+
+    def __init__(self, kb: KnowledgeBase, language: str) -> None:
+        self.kb = kb
+        self.language = language
+
+    def __getitem__(self, key: str) -> str:
+        return self.kb.ui(f"terminal.{key}", self.language)
 
 
 class Interview:
@@ -58,7 +42,7 @@ class Interview:
         self.console = console
         self.kb = kb
         self.language = language
-        self.ui = _UI.get(language, _UI["en"])
+        self.ui = _Words(kb, language)
         self.answers: dict[str, FindingValue] = {}
         self.asked: set[str] = set()
 
@@ -78,7 +62,7 @@ class Interview:
                 raw = self.console.input("> ").strip()
             else:
                 hint = (
-                    f"({self.ui['yes']}/{self.ui['no']})"
+                    f"({self.ui['answer_yes']}/{self.ui['answer_no']})"
                     if finding.type is FindingType.BOOLEAN
                     else ""
                 )
@@ -93,9 +77,9 @@ class Interview:
     def _parse(self, finding: FindingDef, raw: str) -> FindingValue:
         ui = self.ui
         if finding.type is FindingType.BOOLEAN:
-            if raw in (ui["yes"], "yes", "y", "si", "sí", "s"):
+            if raw in (ui["answer_yes"], "yes", "y", "si", "sí", "s"):
                 return True
-            if raw in (ui["no"], "no", "n"):
+            if raw in (ui["answer_no"], "no", "n"):
                 return False
             self.console.print(f"[yellow]{ui['bad_yes_no']}[/]")
             return None
@@ -148,7 +132,7 @@ def run_interview(console: Console, kb: KnowledgeBase, language: str) -> Intervi
                 warned = True
                 _emergency_screen(console, interview)
                 answer = console.input(f"\n{interview.ui['continue']} ").strip().lower()
-                if answer not in (interview.ui["yes"], "y", "yes"):
+                if answer not in (interview.ui["answer_yes"], "y", "yes"):
                     return interview
     asked_codes = {q.code: q.ask_if for s in kb.sections for q in s.questions}
     while True:
@@ -193,7 +177,7 @@ def assess_command(
 
         fail(f"--lang must be one of {', '.join(kb.languages)}")
     console = Console()
-    ui = _UI.get(lang, _UI["en"])
+    ui = _Words(kb, lang)
     try:
         interview = run_interview(console, kb, lang)
     except (KeyboardInterrupt, EOFError):

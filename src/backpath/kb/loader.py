@@ -97,6 +97,7 @@ class KnowledgeBase:
     urgencies: Mapping[Urgency, UrgencyDef]
     sections: tuple[SectionDef, ...]
     translations: Mapping[str, Mapping[str, str]]
+    ui_texts: Mapping[str, str]
     sha256: str
     files: tuple[str, ...]
     rules_by_id: Mapping[str, Rule] = field(default_factory=dict)
@@ -122,9 +123,17 @@ class KnowledgeBase:
             return default
         return self.translations.get(language, {}).get(key, default)
 
+    def ui(self, key: str, language: str = "en") -> str:
+        """Interface wording (``terminal.intro``, ``web.submit``...) in ``language``.
+
+        Raises ``KeyError`` for an unknown key: a missing label is a bug, not a blank.
+        """
+        english = self.ui_texts[key]
+        return self.text(key, language, english)
+
     def patient_texts(self) -> dict[str, str]:
         """Every patient-facing English text by translation key (for completeness tests)."""
-        texts: dict[str, str] = {}
+        texts: dict[str, str] = dict(self.ui_texts)
         for finding in self.findings.values():
             texts[f"finding.{finding.code}.question"] = finding.question
             if finding.help:
@@ -512,6 +521,21 @@ def _load(root: Path) -> KnowledgeBase:
                     catalog[str(key)] = value
         translations[lang_dir.name] = catalog
 
+    ui_texts: dict[str, str] = {}
+    for path in sorted((root / "ui").glob("*.yaml")) if (root / "ui").exists() else []:
+        rel = path.relative_to(root).as_posix()
+        data = _read_yaml(path, root, problems)
+        if not isinstance(data, dict):
+            problems.add(rel, "(file)", "an interface text file maps keys to texts")
+            continue
+        for key, value in data.items():
+            if not isinstance(key, str):
+                problems.add(rel, str(key), "keys must be text (quote yes/no/on/off in YAML)")
+            elif not isinstance(value, str) or not value.strip():
+                problems.add(rel, str(key), "empty or non-text value")
+            else:
+                ui_texts[f"{path.stem}.{key}"] = value
+
     if manifest:
         if manifest.unresolved_advice not in advice:
             problems.add(
@@ -536,6 +560,7 @@ def _load(root: Path) -> KnowledgeBase:
         urgencies=urgencies,
         sections=sections,
         translations=translations,
+        ui_texts=ui_texts,
         sha256=sha,
         files=files,
         rules_by_id={rule.id: rule for rule in rules},
