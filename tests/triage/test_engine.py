@@ -142,3 +142,15 @@ def test_self_care_needs_every_red_flag_answered_no(kb: KnowledgeBase) -> None:
     assert [b["id"] for b in data["safety_net"]] == ["get_help_at_once", "contact_doctor_if"]
     assert "stay_active" in [a["id"] for a in data["advice"]]
     assert not data["next_questions"]
+
+
+def test_implied_yes_fills_and_overrides_with_conflict(kb: KnowledgeBase) -> None:
+    """Pain below the knee is leg pain: it fills an unknown and beats a 'no', with a conflict."""
+    filled = assess(Intake(answers={"leg_pain_below_knee": True}), kb)
+    assert filled.answers["leg_pain"] is True
+    assert "seed_leg_symptoms" in filled.fired_ids
+    because = filled.to_json()["fired_rules"][-1]["because"][0]
+    assert because["source"] == "implied"
+    overridden = assess(Intake(answers={"leg_pain_below_knee": True, "leg_pain": False}), kb)
+    assert overridden.answers["leg_pain"] is True
+    assert [c.code for c in overridden.conflicts] == ["leg_pain"]

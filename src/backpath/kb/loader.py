@@ -384,6 +384,15 @@ def _load(root: Path) -> KnowledgeBase:
                 problems.add("findings.yaml", finding.code, "only choice findings have values")
             if finding.red_flag and finding.type is not FindingType.BOOLEAN:
                 problems.add("findings.yaml", finding.code, "a red flag must be a boolean")
+        for finding in findings.values():
+            for target in finding.implies:
+                implied = findings.get(target)
+                if finding.type is not FindingType.BOOLEAN:
+                    problems.add("findings.yaml", finding.code, "only a boolean finding implies")
+                elif implied is None or implied.type is not FindingType.BOOLEAN:
+                    problems.add(
+                        "findings.yaml", finding.code, f"implies {target!r}: not a boolean finding"
+                    )
 
     sources: dict[str, SourceDef] = {}
     if sources_file:

@@ -51,6 +51,7 @@ class FindingDef(Closed):
     unit: str | None = None
     snomed: Snomed | None = None
     red_flag: bool = False
+    implies: tuple[str, ...] = ()
 
     @property
     def allowed_values(self) -> tuple[str, ...]:

@@ -17,7 +17,9 @@ class Evidence:
 
     code: str
     value: FindingValue
-    source: str  # "answer" | "narrative" | "unknown" (not answered, counted as the worse case)
+    # "answer" | "narrative" | "implied" (from another yes, see findings.yaml `implies`)
+    # | "unknown" (not answered, counted as the worse case)
+    source: str
     text: str | None = None
     span: tuple[int, int] | None = None
     certainty: str | None = None
@@ -29,6 +31,8 @@ class Evidence:
             "value": list(self.value) if isinstance(self.value, tuple) else self.value,
             "source": self.source,
         }
+        if self.source == "implied":
+            out["evidence"] = self.text
         if self.source == "narrative":
             out["evidence"] = self.text
             out["span"] = list(self.span) if self.span else None
@@ -261,6 +265,30 @@ def _merge_narrative(
     return conflicts
 
 
+def _apply_implications(
+    kb: KnowledgeBase, answers: dict[str, FindingValue], evidence: dict[str, Evidence]
+) -> list[Conflict]:
+    """A "yes" that implies another "yes" (pain below the knee is leg pain) fills it in.
+
+    When the implied question was answered "no", the "yes" wins (safety first) and the
+    conflict is recorded for the clinician.
+    """
+    conflicts: list[Conflict] = []
+    for code, finding in kb.findings.items():
+        if not finding.implies or answers.get(code) is not True:
+            continue
+        reason = f"implied by {code} = yes"
+        for target in finding.implies:
+            given = answers.get(target)
+            if given is True:
+                continue
+            answers[target] = True
+            evidence[target] = Evidence(target, True, "implied", reason)
+            if given is False:
+                conflicts.append(Conflict(target, False, True, True, reason, (0, 0)))
+    return conflicts
+
+
 def assess(
     intake: Intake,
     kb: KnowledgeBase | None = None,
@@ -294,6 +322,7 @@ def assess(
         status = "read"
     if narrative_findings:
         conflicts = _merge_narrative(kb, answers, evidence, narrative_findings)
+    conflicts.extend(_apply_implications(kb, answers, evidence))
 
     fired_rules: list[Rule] = []
     unresolved_rules: list[Rule] = []
