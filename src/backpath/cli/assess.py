@@ -119,10 +119,10 @@ def run_interview(console: Console, kb: KnowledgeBase, language: str) -> Intervi
     interview = Interview(console, kb, language)
     console.print(Panel(interview.ui["intro"], title="backpath"))
     warned = False
-    for section in kb.sections:
-        if not section.safety_screen:
-            continue
-        console.rule(interview.text(f"section.{section.id}.title", section.title))
+    screen = [s for s in kb.sections if s.safety_screen]
+    for number, section in enumerate(screen, start=1):
+        title = interview.text(f"section.{section.id}.title", section.title)
+        console.rule(f"{title} ({number}/{len(screen)})")
         if section.intro:
             console.print(interview.text(f"section.{section.id}.intro", section.intro))
         for question in section.questions:
