@@ -96,6 +96,7 @@ class Intake:
         instruments = data.get("instruments") or {}
         if not isinstance(instruments, dict):
             raise IntakeError("instruments", "must be an object keyed by instrument id")
+        _check_instruments(instruments)
         language = data.get("language", "en") or "en"
         if not isinstance(language, str) or language not in kb.languages:
             raise IntakeError(
@@ -126,6 +127,19 @@ class Intake:
         if self.intake_id is not None:
             out["id"] = self.intake_id
         return out
+
+
+def _check_instruments(instruments: Mapping[str, Any]) -> None:
+    """Score each administration once so that a bad answer is reported at validation."""
+    from backpath.errors import ScoringError
+    from backpath.instruments import score
+
+    for instrument_id, answers in instruments.items():
+        try:
+            score(instrument_id, answers)
+        except ScoringError as exc:
+            where = f"instruments.{instrument_id}" + (f".{exc.item}" if exc.item else "")
+            raise IntakeError(where, exc.message) from exc
 
 
 def _coerce(where: str, ftype: FindingType, value: Any, finding: Any) -> FindingValue:

@@ -118,7 +118,7 @@ def test_assess_interview_asks_only_what_matters_then_self_care(kb) -> None:
                 continue
             asked.append(q.code)
             script.append(answers.get(q.code, "n"))
-    script += ["5", "n"]  # duration_days, onset_sudden (asked because they could change it)
+    script += ["5", "n"]  # duration_days (could change the result), then decline STarT Back
     result = runner.invoke(app, ["assess"], input="\n".join(script) + "\n")
     assert result.exit_code == 0, result.output
     assert "YOU CAN LOOK AFTER THIS AT HOME" in result.stdout
@@ -151,3 +151,41 @@ def test_console_script_runs() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["urgency"] == "routine"
+
+
+def test_assess_offers_startback_and_saves_it(kb, tmp_path) -> None:
+    """After the safety screen, STarT Back is offered; its answers are scored and saved."""
+    script = ["52", "1", "y"]
+    for section in kb.sections:
+        if section.safety_screen:
+            script += ["n" for q in section.questions if q.ask_if is None and q.code not in ("age", "sex", "back_pain")]
+    # duration (could still change the result), then accept STarT Back and answer 9 items:
+    # items 1-8 option 2 = agree (score 1) for 1,2,5,6,7,8; option 1 = disagree for 3,4;
+    # item 9 option 4 = "very much" (score 1)
+    script += ["10", "y", "2", "2", "1", "1", "2", "2", "2", "2", "4"]
+    saved = tmp_path / "intake.json"
+    result = runner.invoke(app, ["assess", "--save", str(saved)], input="\n".join(script) + "\n")
+    assert result.exit_code == 0, result.output
+    intake = json.loads(saved.read_text())
+    assert intake["instruments"]["startback"] == [1, 1, 0, 0, 1, 1, 1, 1, 1]
+    assert "startback: 7/9 High risk" in result.stdout
+
+
+def test_followup_reports_important_change_and_raises_urgency(tmp_path) -> None:
+    """`backpath followup`: ODI 42 -> 30 is important; new saddle numbness raises urgency."""
+    baseline = {"age": 50, "answers": {"back_pain": True, "leg_pain": True},
+                "instruments": {"odi": [4, 4, 4, 4, 4, 1, 0, 0, 0, 0], "nprs_leg": [8]}}
+    later = {"age": 50, "answers": {"saddle_numbness": True},
+             "instruments": {"odi": [3, 3, 3, 3, 3, 0, 0, 0, 0, 0], "nprs_leg": [7]}}
+    (tmp_path / "b.json").write_text(json.dumps(baseline))
+    (tmp_path / "f.json").write_text(json.dumps(later))
+    result = runner.invoke(app, ["followup", str(tmp_path / "b.json"), str(tmp_path / "f.json"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["urgency_before"] == "routine"
+    assert data["urgency_now"] == "emergency"
+    assert data["urgency_raised"] is True
+    assert data["new_red_flags"] == ["saddle_numbness"]
+    assert data["changes"]["odi"]["clinically_important"] is True
+    assert data["changes"]["odi"]["direction"] == "improved"
+    assert data["changes"]["nprs_leg"]["clinically_important"] is False

@@ -154,3 +154,47 @@ def test_implied_yes_fills_and_overrides_with_conflict(kb: KnowledgeBase) -> Non
     overridden = assess(Intake(answers={"leg_pain_below_knee": True, "leg_pain": False}), kb)
     assert overridden.answers["leg_pain"] is True
     assert [c.code for c in overridden.conflicts] == ["leg_pain"]
+
+
+def test_instrument_scores_join_the_result_and_match_care(kb: KnowledgeBase) -> None:
+    """STarT Back high risk adds psychologically informed physiotherapy; scores are reported."""
+    intake = Intake.from_json(
+        {"age": 40, "answers": {"back_pain": True, "leg_pain": True},
+         "instruments": {"startback": [1, 1, 0, 0, 1, 1, 1, 1, 1], "odi": [2] * 10}}
+    )
+    data = assess(intake, kb).to_json()
+    scores = {s["instrument"]: s for s in data["scores"]}
+    assert (scores["startback"]["value"], scores["startback"]["stratum"]) == (7, "high")
+    assert (scores["odi"]["value"], scores["odi"]["band"]) == (40, "moderate")
+    assert scores["odi"]["wording"] == "paraphrase"
+    steps = [s["id"] for s in data["next_steps"]]
+    assert "psychologically_informed_physiotherapy" in steps
+
+
+def test_startback_low_replaces_routine_physiotherapy(kb: KnowledgeBase) -> None:
+    """Low risk gets advice and self-management instead of a physiotherapy referral."""
+    intake = Intake.from_json(
+        {"age": 40, "answers": {"back_pain": True, "leg_pain": True},
+         "instruments": {"startback": [1, 0, 0, 0, 0, 0, 0, 0, 0]}}
+    )
+    steps = [s["id"] for s in assess(intake, kb).to_json()["next_steps"]]
+    assert "advice_and_self_management" in steps
+    assert "physiotherapy_and_home_exercise" not in steps
+
+
+def test_bad_instrument_answer_names_instrument_and_item() -> None:
+    """An out-of-range ODI answer is an IntakeError naming instruments.odi.<item>."""
+    with pytest.raises(IntakeError) as caught:
+        Intake.from_json({"instruments": {"odi": [2, 2, 9, 2, 2, 2, 2, 2, 2, 2]}})
+    assert caught.value.field.startswith("instruments.odi.")
+
+
+def test_every_stratum_next_step_is_an_advice_block(kb: KnowledgeBase) -> None:
+    """Each instrument stratum's matched care points at a next step that exists."""
+    from backpath.instruments import load_instruments
+
+    for instrument in load_instruments().values():
+        strata = instrument.stratification.strata if instrument.stratification else ()
+        for stratum in strata:
+            if stratum.next_step:
+                assert stratum.next_step in kb.advice, (instrument.id, stratum.next_step)

@@ -44,6 +44,7 @@ class Interview:
         self.language = language
         self.ui = _Words(kb, language)
         self.answers: dict[str, FindingValue] = {}
+        self.instruments: dict[str, list[int | None]] = {}
         self.asked: set[str] = set()
 
     def text(self, key: str, default: str) -> str:
@@ -111,7 +112,45 @@ class Interview:
         return parse(ask_if).compile()(self.answers) is not False
 
     def current(self) -> Assessment:
-        return assess(Intake(answers=dict(self.answers), language=self.language), self.kb)
+        return assess(self.intake(), self.kb)
+
+    def intake(self) -> Intake:
+        return Intake(
+            answers=dict(self.answers), instruments=dict(self.instruments), language=self.language
+        )
+
+    def offer_instrument(self, instrument_id: str) -> None:
+        """Offer a questionnaire (STarT Back) item by item; Enter skips the whole thing."""
+        from backpath.instruments import get_instrument
+
+        instrument = get_instrument(instrument_id)
+        offer = self.kb.ui("terminal.offer_questionnaire", self.language).format(
+            name=instrument.short_name, n=len(instrument.items)
+        )
+        if self.console.input(f"\n[bold]{offer}[/] ").strip().lower() not in (
+            self.ui["answer_yes"],
+            "y",
+            "yes",
+        ):
+            return
+        self.console.print(instrument.instructions)
+        scores: list[int | None] = []
+        for item in instrument.items:
+            options = instrument.options_for(item)
+            while True:
+                self.console.print(f"\n[bold]{item.number}. {item.text}[/]")
+                for number, option in enumerate(options, start=1):
+                    self.console.print(f"  {number}. {option.text}")
+                raw = self.console.input("> ").strip()
+                if not raw:
+                    scores.append(None)
+                    break
+                if raw.isdigit() and 1 <= int(raw) <= len(options):
+                    scores.append(options[int(raw) - 1].score)
+                    break
+                self.console.print(f"[yellow]{self.ui['bad_choice']}[/]")
+        if any(s is not None for s in scores):
+            self.instruments[instrument_id] = scores
 
 
 def run_interview(console: Console, kb: KnowledgeBase, language: str) -> Interview:
@@ -144,6 +183,11 @@ def run_interview(console: Console, kb: KnowledgeBase, language: str) -> Intervi
         if not pending:
             break
         interview.ask(kb.findings[pending[0]])
+    if interview.current().urgency is not Urgency.EMERGENCY:
+        if language == "en":
+            interview.offer_instrument("startback")
+        else:
+            console.print(interview.ui["questionnaire_english_only"])
     return interview
 
 
@@ -186,6 +230,6 @@ def assess_command(
     console.print()
     print_assessment(console, interview.current(), clinician=clinician)
     if save is not None:
-        intake = Intake(answers=dict(interview.answers), language=lang)
+        intake = interview.intake()
         save.write_text(json.dumps(intake.to_json(), indent=2), encoding="utf-8")
         console.print(ui["saved"].format(path=save))

@@ -57,6 +57,12 @@ def print_assessment(console: Console, assessment: Assessment, clinician: bool =
             parts.append(Text(f"\n{title}:", style="bold underline"))
             for block in blocks:
                 parts.append(Text(f"• {block['title']}: ", style="bold") + Text(block["text"]))
+    if data.get("scores"):
+        parts.append(Text("\nQuestionnaire results:", style="bold underline"))
+        for item in data["scores"]:
+            label = item["stratum_label"] or item["band_label"] or ""
+            unit = "%" if item["unit"] == "percent" else f"/{item['max']}"
+            parts.append(Text(f"• {item['instrument']}: {item['value']}{unit} {label} ({item['wording']} wording)"))
     if data["unresolved"] and clinician:
         parts.append(Text("\nNot yet ruled out (unanswered):", style="bold underline"))
         for item in data["unresolved"][:8]:

@@ -52,6 +52,8 @@ class FindingDef(Closed):
     snomed: Snomed | None = None
     red_flag: bool = False
     implies: tuple[str, ...] = ()
+    # Filled from an instrument's result, e.g. "startback.stratum" (never asked directly).
+    from_score: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.(stratum|band|value)$")
 
     @property
     def allowed_values(self) -> tuple[str, ...]:

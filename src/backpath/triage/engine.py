@@ -31,7 +31,7 @@ class Evidence:
             "value": list(self.value) if isinstance(self.value, tuple) else self.value,
             "source": self.source,
         }
-        if self.source == "implied":
+        if self.source in ("implied", "score"):
             out["evidence"] = self.text
         if self.source == "narrative":
             out["evidence"] = self.text
@@ -323,6 +323,7 @@ def assess(
     if narrative_findings:
         conflicts = _merge_narrative(kb, answers, evidence, narrative_findings)
     conflicts.extend(_apply_implications(kb, answers, evidence))
+    scores = _score_instruments(kb, intake, answers, evidence)
 
     fired_rules: list[Rule] = []
     unresolved_rules: list[Rule] = []
@@ -385,7 +386,41 @@ def assess(
         narrative_status=status,
         narrative_problems=problems,
         kb=kb,
+        extras={"scores": [s.to_json() for s in scores.values()]} if scores else {},
     )
+
+
+def _score_instruments(
+    kb: KnowledgeBase,
+    intake: Intake,
+    answers: dict[str, FindingValue],
+    evidence: dict[str, Evidence],
+) -> dict[str, Any]:
+    """Score the intake's instruments and fill the findings that come from scores.
+
+    A STarT Back stratum becomes the finding ``startback_stratum`` so that plan rules (data)
+    can match care to risk; the triage engine itself knows no instrument.
+    """
+    if not intake.instruments:
+        return {}
+    from backpath.instruments import score_many
+
+    scores = score_many(intake.instruments)
+    for code, finding in kb.findings.items():
+        if finding.from_score is None or code in answers:
+            continue
+        instrument_id, part = finding.from_score.split(".")
+        result = scores.get(instrument_id)
+        if result is None:
+            continue
+        value = getattr(result, part)
+        if value is None:
+            continue
+        if finding.type is FindingType.INTEGER:
+            value = round(value)
+        answers[code] = value
+        evidence[code] = Evidence(code, value, "score", f"{instrument_id} {part}")
+    return scores
 
 
 def _evidence_for(
