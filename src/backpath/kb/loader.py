@@ -6,7 +6,7 @@ import hashlib
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -111,6 +111,11 @@ class KnowledgeBase:
     def languages(self) -> tuple[str, ...]:
         """Languages with patient-facing text."""
         return self.manifest.languages
+
+    @cached_property
+    def implications(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(code, implied codes) for every finding that implies others (hot path: cached)."""
+        return tuple((f.code, f.implies) for f in self.findings.values() if f.implies)
 
     @property
     def red_flags(self) -> tuple[str, ...]:

@@ -274,11 +274,11 @@ def _apply_implications(
     conflict is recorded for the clinician.
     """
     conflicts: list[Conflict] = []
-    for code, finding in kb.findings.items():
-        if not finding.implies or answers.get(code) is not True:
+    for code, implied in kb.implications:
+        if answers.get(code) is not True:
             continue
         reason = f"implied by {code} = yes"
-        for target in finding.implies:
+        for target in implied:
             given = answers.get(target)
             if given is True:
                 continue
