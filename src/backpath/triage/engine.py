@@ -289,20 +289,29 @@ def _apply_implications(
     return conflicts
 
 
-def assess(
+@dataclass
+class PreparedAnswers:
+    """The answers rules run on: form answers joined with the narrative, implications and
+    scores, plus where each value came from and what disagreed."""
+
+    answers: dict[str, FindingValue]
+    evidence: dict[str, Evidence]
+    conflicts: list[Conflict]
+    narrative_status: str
+    narrative_problems: tuple[str, ...]
+    scores: dict[str, Any]
+
+
+def prepare_answers(
     intake: Intake,
-    kb: KnowledgeBase | None = None,
+    kb: KnowledgeBase,
     narrative_findings: Sequence[NarrativeFinding] | None = None,
     read_narrative: NarrativeReader | None = None,
-) -> Assessment:
-    """Triage one intake.
+) -> PreparedAnswers:
+    """Join everything known about the person into one set of answers (no rules run yet).
 
-    ``narrative_findings`` may be given by a caller that already read the narrative;
-    otherwise, when the intake has a narrative, ``read_narrative`` (default:
-    ``backpath.nlp.read_narrative``) reads it. A narrative that is not understood is
-    reported and contributes nothing - it is never taken to mean "no red flags".
+    Shared by ``assess`` and population screening, so both see the same facts.
     """
-    kb = kb or load_knowledge()
     answers: dict[str, FindingValue] = dict(intake.answers)
     # Evidence is kept for narrative findings; a form answer's evidence is the answer itself
     # and is built only for the findings that decide a rule (see ``_evidence_for``).
@@ -324,6 +333,30 @@ def assess(
         conflicts = _merge_narrative(kb, answers, evidence, narrative_findings)
     conflicts.extend(_apply_implications(kb, answers, evidence))
     scores = _score_instruments(kb, intake, answers, evidence)
+    return PreparedAnswers(answers, evidence, conflicts, status, problems, scores)
+
+
+def assess(
+    intake: Intake,
+    kb: KnowledgeBase | None = None,
+    narrative_findings: Sequence[NarrativeFinding] | None = None,
+    read_narrative: NarrativeReader | None = None,
+) -> Assessment:
+    """Triage one intake.
+
+    ``narrative_findings`` may be given by a caller that already read the narrative;
+    otherwise, when the intake has a narrative, ``read_narrative`` (default:
+    ``backpath.nlp.read_narrative``) reads it. A narrative that is not understood is
+    reported and contributes nothing - it is never taken to mean "no red flags".
+    """
+    kb = kb or load_knowledge()
+    prepared = prepare_answers(intake, kb, narrative_findings, read_narrative)
+    answers, evidence, conflicts = prepared.answers, prepared.evidence, prepared.conflicts
+    status, problems, scores = (
+        prepared.narrative_status,
+        prepared.narrative_problems,
+        prepared.scores,
+    )
 
     fired_rules: list[Rule] = []
     unresolved_rules: list[Rule] = []
