@@ -198,3 +198,13 @@ def test_every_stratum_next_step_is_an_advice_block(kb: KnowledgeBase) -> None:
         for stratum in strata:
             if stratum.next_step:
                 assert stratum.next_step in kb.advice, (instrument.id, stratum.next_step)
+
+
+def test_actions_come_only_from_rules_at_the_result_urgency(kb: KnowledgeBase) -> None:
+    """An emergency result does not also tell the person to speak to a doctor 'today'."""
+    result = assess(Intake(answers={"saddle_numbness": True, "fever": True, "age": 40}), kb)
+    assert result.urgency is Urgency.EMERGENCY
+    assert "seed_fever" in result.fired_ids
+    actions = [a for a in result.advice if kb.advice[a].kind == "action"]
+    assert "go_to_emergency_department_now" in actions
+    assert "speak_to_doctor_today" not in actions

@@ -661,6 +661,7 @@ def _extension_problems() -> list[str]:
     for module_name, function_name in (
         ("backpath.instruments", "validate_instruments"),
         ("backpath.nlp", "validate_nlp_knowledge"),
+        ("backpath.education", "validate_handout_knowledge"),
     ):
         try:
             module = __import__(module_name, fromlist=[function_name])

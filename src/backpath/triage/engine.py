@@ -396,7 +396,11 @@ def assess(
     if any(item.rule.urgency.rank > urgency.rank for item in unresolved):
         advice.append(kb.manifest.unresolved_advice)
     for item in fired:
-        advice.extend(item.rule.spec.advice)
+        # "What to do now" comes only from the rules that set the urgency: an emergency
+        # result must not also say "book a visit" because a lesser rule fired too.
+        for block_id in item.rule.spec.advice:
+            if item.rule.urgency is urgency or kb.advice[block_id].kind != "action":
+                advice.append(block_id)
         next_steps.extend(item.rule.spec.next_steps)
     for plan_rule in kb.plan:
         if urgency in plan_rule.spec.for_urgency and plan_rule.test(answers) is True:
