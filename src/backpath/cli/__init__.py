@@ -18,8 +18,8 @@ app = typer.Typer(
 
 from backpath.cli import assess as _assess  # noqa: E402,F401
 from backpath.cli import followup as _followup  # noqa: E402,F401
+from backpath.cli import handout as _handout  # noqa: E402,F401
 from backpath.cli import kb as _kb  # noqa: E402,F401
 from backpath.cli import score as _score  # noqa: E402,F401
 from backpath.cli import screen as _screen  # noqa: E402,F401
 from backpath.cli import triage as _triage  # noqa: E402,F401
-from backpath.cli import handout as _handout  # noqa: E402,F401
