@@ -208,3 +208,32 @@ def test_actions_come_only_from_rules_at_the_result_urgency(kb: KnowledgeBase) -
     actions = [a for a in result.advice if kb.advice[a].kind == "action"]
     assert "go_to_emergency_department_now" in actions
     assert "speak_to_doctor_today" not in actions
+
+
+def test_red_flag_in_a_text_not_understood_still_counts(kb: KnowledgeBase) -> None:
+    """A mixed-language text is not understood, but an English red flag in it counts."""
+    finding = NarrativeFinding("urinary_retention", True, "affirmed", "can't pee", (20, 29))
+    denial = NarrativeFinding("fever", False, "negated", "no fever", (31, 39))
+
+    class Reading:
+        understood = False
+        findings = (finding, denial)
+        problems = ("the text does not look like English",)
+
+    result = assess(
+        Intake(answers={}, narrative="no puedo orinar, can't pee, no fever"), kb,
+        read_narrative=lambda text: Reading(),
+    )
+    assert result.narrative_status == "not_understood"
+    assert result.answers["urinary_retention"] is True
+    assert "fever" not in result.answers
+    assert result.urgency is Urgency.EMERGENCY
+
+
+def test_narrative_yes_wins_over_its_own_earlier_no(kb: KnowledgeBase) -> None:
+    """'No leg pain at first, now my leg hurts' gives leg pain yes and no conflict."""
+    no = NarrativeFinding("leg_pain", False, "negated", "no leg pain", (0, 11))
+    yes = NarrativeFinding("leg_pain", True, "affirmed", "my leg hurts", (25, 37))
+    result = assess(Intake(answers={}, narrative="x"), kb, [no, yes])
+    assert result.answers["leg_pain"] is True
+    assert result.conflicts == ()

@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 
 from backpath.cli import assess as _assess  # noqa: E402,F401
+from backpath.cli import extract as _extract  # noqa: E402,F401
 from backpath.cli import followup as _followup  # noqa: E402,F401
 from backpath.cli import handout as _handout  # noqa: E402,F401
 from backpath.cli import kb as _kb  # noqa: E402,F401

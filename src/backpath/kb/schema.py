@@ -181,6 +181,7 @@ class NarrativePolicy(Closed):
 
     counts_as_present: tuple[str, ...]
     negation_fills_red_flags: bool
+    not_understood_keeps_present: bool
 
 
 class Manifest(Closed):

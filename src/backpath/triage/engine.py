@@ -224,7 +224,20 @@ def _merge_narrative(
     """Join narrative findings to the answers under the knowledge base's narrative policy."""
     policy = kb.manifest.narrative
     conflicts: list[Conflict] = []
-    for found in findings:
+    # Mentions of one finding can disagree ("no pain in my leg... now my leg hurts"): a
+    # present mention is taken before any negation, so the narrative never conflicts
+    # with itself and the "yes" wins.
+    def present_first(found: NarrativeFinding) -> int:
+        return 0 if found.value is True and found.certainty in policy.counts_as_present else 1
+
+    seen: set[str] = set()
+    ordered = []
+    for found in sorted(findings, key=present_first):
+        if found.value is None or found.code in seen:
+            continue
+        seen.add(found.code)
+        ordered.append(found)
+    for found in ordered:
         definition = kb.findings.get(found.code)
         if definition is None or found.value is None:
             continue
@@ -326,6 +339,17 @@ def prepare_answers(
             status = "read"
         else:
             status = "not_understood"
+            if kb.manifest.narrative.not_understood_keeps_present:
+                # A text we can't read as a whole may still say "can't pee" in English:
+                # a red flag found in it still counts; nothing in it counts as a "no".
+                narrative_findings = [
+                    f
+                    for f in reading.findings
+                    if f.value is True
+                    and f.certainty in kb.manifest.narrative.counts_as_present
+                    and f.code in kb.findings
+                    and kb.findings[f.code].red_flag
+                ]
         problems = tuple(reading.problems)
     elif narrative_findings is not None:
         status = "read"

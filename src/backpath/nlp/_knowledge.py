@@ -1,0 +1,533 @@
+"""Load and validate the NLP knowledge: lexicon, measures, context rules, code policies.
+
+The NLP knowledge is data in ``backpath/knowledge/nlp/`` (see ``docs/nlp.md``):
+
+``lexicon/*.yaml``   ``targets``: phrases that mention a finding (``codes``), in the phrase
+                     notation of ``_patterns``.
+``measures.yaml``    ``measures``: phrases that carry a number (duration, pain score, age).
+``context.yaml``     ``rules``: ConText modifiers (negation, uncertainty, past, family,
+                     hypothetical, terminations and pseudo-triggers).
+``codes.yaml``       ``codes``: how time and implication work for each finding code.
+``macros.yaml``      ``macros``: shared choices such as ``$CANT``.
+``language.yaml``    ``english_words``: everyday English words for the language check.
+
+Every file has a closed set of keys. Validation collects every problem as
+``file: id: message`` (unknown finding codes, unknown keys, duplicate ids, phrases that do
+not compile) so that ``backpath kb check`` can show them all at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import yaml
+
+from backpath.errors import KnowledgeError
+from backpath.nlp._patterns import PhraseError, compile_for_matching
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+NLP_DIR = KNOWLEDGE_DIR / "nlp"
+FINDINGS_FILE = KNOWLEDGE_DIR / "findings.yaml"
+
+TimeKind = Literal["symptom", "event", "history"]
+DurationRole = Literal["episode", "cauda_equina", "none"]
+PainSite = Literal["back", "leg"]
+MeasureKind = Literal["duration", "pain_score", "age"]
+
+CONTEXT_CATEGORIES = frozenset(
+    {
+        "NEGATED_EXISTENCE",
+        "POSSIBLE_EXISTENCE",
+        "HISTORICAL",
+        "RECENT_PAST",
+        "HYPOTHETICAL",
+        "FAMILY",
+        "TERMINATE",
+        "PSEUDO",
+        "COMMA",
+    }
+)
+CONTEXT_DIRECTIONS = frozenset({"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"})
+
+_TARGET_KEYS = frozenset(
+    {"id", "codes", "phrases", "only_when", "needs_nearby", "value", "denies", "yields_to", "note"}
+)
+_MEASURE_KEYS = frozenset({"id", "kind", "phrases", "note"})
+_CONTEXT_KEYS = frozenset(
+    {"id", "category", "direction", "phrases", "max_scope", "terminated_by", "note"}
+)
+_CODE_KEYS = frozenset({"time", "implies", "duration", "site", "note"})
+_TIME_KINDS = ("symptom", "event", "history")
+_DURATION_ROLES = ("episode", "cauda_equina", "none")
+_SITES = ("back", "leg")
+_MEASURE_KINDS = ("duration", "pain_score", "age")
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    """Phrases that mention one or more findings.
+
+    ``only_when_negated`` marks an *anchor*: a word that names a body function rather than
+    a problem ("my bladder"), which says something only when denied ("my bladder is fine").
+    ``needs_nearby`` lists codes one of which must be mentioned in the same sentence
+    (a side word such as "left" only counts next to a leg symptom). ``value`` is the value
+    for choice codes (``pain_side: left``); boolean codes take their value from context.
+    ``denies``: the phrase itself says no ("I can feel the toilet paper fine").
+    ``yields_to``: codes whose longer phrase, when it covers this one, takes precedence
+    ("numbness" alone is leg numbness, but not inside "numbness down there").
+    """
+
+    id: str
+    codes: tuple[str, ...]
+    phrases: tuple[str, ...]
+    file: str
+    only_when_negated: bool = False
+    needs_nearby: tuple[str, ...] = ()
+    value: str | None = None
+    denies: bool = False
+    yields_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeasureEntry:
+    """Phrases that carry a number: a duration, a 0-10 pain score or the person's age."""
+
+    id: str
+    kind: MeasureKind
+    phrases: tuple[str, ...]
+    file: str
+
+
+@dataclass(frozen=True)
+class ContextEntry:
+    """One ConText modifier: its category, direction, phrases and optional scope limit."""
+
+    id: str
+    category: str
+    direction: str
+    phrases: tuple[str, ...]
+    file: str
+    max_scope: int | None = None
+    terminated_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CodePolicy:
+    """How the reader treats mentions of one finding code.
+
+    ``time``: ``symptom`` (present state: a remote-past mention says nothing about now),
+    ``event`` (something that happened: a recent-past mention counts, a remote one does
+    not, e.g. a fall or an infection) or ``history`` (any past mention counts, e.g. cancer).
+    ``implies``: codes that are also true when this one is (foot drop is leg weakness).
+    ``duration``: which duration a "for 3 weeks" next to this code dates.
+    ``site``: for pain scores, whether a mention of this code names the back or the leg.
+    """
+
+    code: str
+    time: TimeKind = "symptom"
+    implies: tuple[str, ...] = ()
+    duration: DurationRole = "episode"
+    site: PainSite | None = None
+
+
+@dataclass(frozen=True)
+class NlpKnowledge:
+    """Everything the narrative reader knows, validated."""
+
+    targets: tuple[TargetEntry, ...]
+    measures: tuple[MeasureEntry, ...]
+    context: tuple[ContextEntry, ...]
+    policies: Mapping[str, CodePolicy]
+    macros: Mapping[str, str]
+    english_words: frozenset[str]
+    finding_types: Mapping[str, str] = field(default_factory=dict)
+
+    def policy(self, code: str) -> CodePolicy:
+        """The policy of ``code`` (the default symptom policy when none is written)."""
+        return self.policies.get(code) or CodePolicy(code=code)
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    """Parse one YAML file, recording a problem (not raising) when it cannot be read."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as error:
+        problems.append(f"{_rel(path)}: (file): cannot be read: {error}")
+        return None
+
+
+def _rel(path: Path) -> str:
+    """A path relative to the knowledge folder, as the problem messages show it."""
+    try:
+        return str(path.relative_to(KNOWLEDGE_DIR))
+    except ValueError:
+        return str(path)
+
+
+def _finding_types(problems: list[str]) -> dict[str, dict[str, Any]]:
+    """Finding code -> its definition, read from ``findings.yaml``."""
+    data = _read_yaml(FINDINGS_FILE, problems)
+    if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
+        problems.append(f"{_rel(FINDINGS_FILE)}: (file): has no 'findings' list")
+        return {}
+    return {
+        str(item["code"]): item
+        for item in data["findings"]
+        if isinstance(item, dict) and "code" in item
+    }
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    """``value`` as a tuple of strings, or None when it is not a list of strings."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
+class _Checker:
+    """Collects problems while the files are read; one instance per validation run."""
+
+    def __init__(
+        self, findings: Mapping[str, Mapping[str, Any]], tokenize: Callable[[str], list[str]]
+    ):
+        self.findings = findings
+        self.tokenize = tokenize
+        self.problems: list[str] = []
+        self.seen_ids: dict[str, str] = {}
+        self.macros: dict[str, str] = {}
+
+    def problem(self, file: str, item_id: str, message: str) -> None:
+        self.problems.append(f"{file}: {item_id}: {message}")
+
+    def entry(
+        self, file: str, raw: Any, keys: frozenset[str], index: int
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Common checks of one list item: a mapping, a unique id, only known keys."""
+        if not isinstance(raw, dict):
+            self.problem(file, f"#{index}", "must be a mapping")
+            return None
+        item_id = raw.get("id")
+        if not isinstance(item_id, str) or not item_id:
+            self.problem(file, f"#{index}", "needs an 'id' (text)")
+            return None
+        if item_id in self.seen_ids:
+            self.problem(file, item_id, f"duplicate id (also in {self.seen_ids[item_id]})")
+        else:
+            self.seen_ids[item_id] = file
+        unknown = sorted(set(raw) - keys)
+        if unknown:
+            self.problem(
+                file,
+                item_id,
+                f"unknown key(s) {', '.join(unknown)}; valid keys are {', '.join(sorted(keys))}",
+            )
+        return item_id, raw
+
+    def codes(self, file: str, item_id: str, key: str, value: Any) -> tuple[str, ...]:
+        """Check a list of finding codes against findings.yaml."""
+        codes = _strings(value)
+        if codes is None:
+            self.problem(file, item_id, f"'{key}' must be a finding code or a list of them")
+            return ()
+        for code in codes:
+            if code not in self.findings:
+                self.problem(file, item_id, f"unknown finding code {code!r} in '{key}'")
+        return tuple(code for code in codes if code in self.findings)
+
+    def phrases(self, file: str, item_id: str, value: Any) -> tuple[str, ...]:
+        """Check that every phrase compiles in the phrase notation."""
+        phrases = _strings(value)
+        if not phrases:
+            self.problem(file, item_id, "'phrases' must be a non-empty list of text")
+            return ()
+        for phrase in phrases:
+            try:
+                compile_for_matching(phrase, self.macros, self.tokenize)
+            except PhraseError as error:
+                self.problem(file, item_id, f"phrase {phrase!r}: {error}")
+        return phrases
+
+
+def _list_section(data: Any, key: str, file: str, checker: _Checker) -> list[Any]:
+    """The list under ``key`` of a knowledge file (a problem when it is missing)."""
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        checker.problem(file, "(file)", f"must be a mapping with a '{key}' list")
+        return []
+    extra = sorted(set(data) - {key})
+    if extra:
+        checker.problem(file, "(file)", f"unknown top-level key(s) {', '.join(extra)}")
+    return cast(list[Any], data[key])
+
+
+def _load_macros(checker: _Checker, read: Callable[[Path], Any]) -> None:
+    file = "nlp/macros.yaml"
+    data = read(NLP_DIR / "macros.yaml")
+    if not isinstance(data, dict) or not isinstance(data.get("macros"), dict):
+        checker.problem(file, "(file)", "must be a mapping with a 'macros' mapping")
+        return
+    for name, text in data["macros"].items():
+        if not isinstance(name, str) or not name.isupper() or not isinstance(text, str):
+            checker.problem(file, str(name), "macro names are UPPER_CASE and their values text")
+            continue
+        checker.macros[name] = text
+
+
+def _load_policies(checker: _Checker, read: Callable[[Path], Any]) -> dict[str, CodePolicy]:
+    file = "nlp/codes.yaml"
+    data = read(NLP_DIR / "codes.yaml")
+    if not isinstance(data, dict) or not isinstance(data.get("codes"), dict):
+        checker.problem(file, "(file)", "must be a mapping with a 'codes' mapping")
+        return {}
+    policies: dict[str, CodePolicy] = {}
+    for key, value in data["codes"].items():
+        code = str(key)
+        if code not in checker.findings:
+            checker.problem(file, code, "unknown finding code")
+            continue
+        raw = value or {}
+        if not isinstance(raw, dict):
+            checker.problem(file, code, "must be a mapping")
+            continue
+        unknown = sorted(set(raw) - _CODE_KEYS)
+        if unknown:
+            checker.problem(
+                file,
+                code,
+                f"unknown key(s) {', '.join(unknown)}; valid keys are {', '.join(sorted(_CODE_KEYS))}",
+            )
+        time = raw.get("time", "symptom")
+        if time not in _TIME_KINDS:
+            checker.problem(file, code, f"'time' must be one of {', '.join(_TIME_KINDS)}")
+            time = "symptom"
+        duration = raw.get("duration", "episode")
+        if duration not in _DURATION_ROLES:
+            checker.problem(file, code, f"'duration' must be one of {', '.join(_DURATION_ROLES)}")
+            duration = "episode"
+        site = raw.get("site")
+        if site is not None and site not in _SITES:
+            checker.problem(file, code, f"'site' must be one of {', '.join(_SITES)}")
+            site = None
+        implies = checker.codes(file, code, "implies", raw.get("implies", []))
+        for implied in implies:
+            if checker.findings[implied].get("type") != "boolean":
+                checker.problem(
+                    file, code, f"'implies' may only name boolean codes, not {implied!r}"
+                )
+        policies[code] = CodePolicy(
+            code=code,
+            time=cast(TimeKind, time),
+            implies=implies,
+            duration=cast(DurationRole, duration),
+            site=cast("PainSite | None", site),
+        )
+    return policies
+
+
+def _load_targets(checker: _Checker, read: Callable[[Path], Any]) -> list[TargetEntry]:
+    targets: list[TargetEntry] = []
+    files = sorted((NLP_DIR / "lexicon").glob("*.yaml"))
+    if not files:
+        checker.problem("nlp/lexicon", "(folder)", "has no lexicon files")
+    for path in files:
+        file = _rel(path)
+        for index, item in enumerate(_list_section(read(path), "targets", file, checker)):
+            checked = checker.entry(file, item, _TARGET_KEYS, index)
+            if checked is None:
+                continue
+            item_id, raw = checked
+            codes = checker.codes(file, item_id, "codes", raw.get("codes"))
+            phrases = checker.phrases(file, item_id, raw.get("phrases"))
+            only_when = raw.get("only_when")
+            if only_when not in (None, "negated"):
+                checker.problem(file, item_id, "'only_when' can only be 'negated'")
+            nearby = checker.codes(file, item_id, "needs_nearby", raw.get("needs_nearby", []))
+            yields_to = checker.codes(file, item_id, "yields_to", raw.get("yields_to", []))
+            denies = raw.get("denies", False)
+            if not isinstance(denies, bool):
+                checker.problem(file, item_id, "'denies' must be true or false")
+                denies = False
+            value = raw.get("value")
+            for code in codes:
+                definition = checker.findings[code]
+                ftype = definition.get("type")
+                if ftype == "choice":
+                    allowed = [v.get("value") for v in definition.get("values", [])]
+                    if value not in allowed:
+                        checker.problem(
+                            file,
+                            item_id,
+                            f"'value' for {code} must be one of {', '.join(map(str, allowed))}",
+                        )
+                elif ftype != "boolean":
+                    checker.problem(
+                        file,
+                        item_id,
+                        f"{code} is a {ftype} finding; numbers belong in measures.yaml",
+                    )
+            if value is not None and not isinstance(value, str):
+                checker.problem(file, item_id, "'value' must be text")
+            if codes and phrases:
+                targets.append(
+                    TargetEntry(
+                        id=item_id,
+                        codes=codes,
+                        phrases=phrases,
+                        file=file,
+                        only_when_negated=only_when == "negated",
+                        needs_nearby=nearby,
+                        value=value if isinstance(value, str) else None,
+                        denies=denies,
+                        yields_to=yields_to,
+                    )
+                )
+    return targets
+
+
+def _load_measures(checker: _Checker, read: Callable[[Path], Any]) -> list[MeasureEntry]:
+    file = "nlp/measures.yaml"
+    measures: list[MeasureEntry] = []
+    for index, item in enumerate(
+        _list_section(read(NLP_DIR / "measures.yaml"), "measures", file, checker)
+    ):
+        checked = checker.entry(file, item, _MEASURE_KEYS, index)
+        if checked is None:
+            continue
+        item_id, raw = checked
+        kind = raw.get("kind")
+        if kind not in _MEASURE_KINDS:
+            checker.problem(file, item_id, f"'kind' must be one of {', '.join(_MEASURE_KINDS)}")
+            continue
+        phrases = checker.phrases(file, item_id, raw.get("phrases"))
+        if phrases:
+            measures.append(MeasureEntry(item_id, cast(MeasureKind, kind), phrases, file))
+    return measures
+
+
+def _load_context(checker: _Checker, read: Callable[[Path], Any]) -> list[ContextEntry]:
+    file = "nlp/context.yaml"
+    rules: list[ContextEntry] = []
+    for index, item in enumerate(
+        _list_section(read(NLP_DIR / "context.yaml"), "rules", file, checker)
+    ):
+        checked = checker.entry(file, item, _CONTEXT_KEYS, index)
+        if checked is None:
+            continue
+        item_id, raw = checked
+        category = raw.get("category")
+        direction = raw.get("direction")
+        if category not in CONTEXT_CATEGORIES:
+            checker.problem(
+                file, item_id, f"'category' must be one of {', '.join(sorted(CONTEXT_CATEGORIES))}"
+            )
+            continue
+        if direction not in CONTEXT_DIRECTIONS:
+            checker.problem(
+                file, item_id, f"'direction' must be one of {', '.join(sorted(CONTEXT_DIRECTIONS))}"
+            )
+            continue
+        if category in ("TERMINATE", "PSEUDO") and direction != category:
+            checker.problem(
+                file,
+                item_id,
+                "TERMINATE and PSEUDO rules use the same word as category and direction",
+            )
+        if category == "COMMA" and direction != "PSEUDO":
+            checker.problem(file, item_id, "COMMA rules only mark a place: use direction PSEUDO")
+        terminated_by = _strings(raw.get("terminated_by", [])) or ()
+        for other in terminated_by:
+            if other not in CONTEXT_CATEGORIES:
+                checker.problem(file, item_id, f"'terminated_by' names unknown category {other!r}")
+        max_scope = raw.get("max_scope")
+        if max_scope is not None and (
+            not isinstance(max_scope, int) or isinstance(max_scope, bool) or max_scope < 1
+        ):
+            checker.problem(
+                file, item_id, "'max_scope' must be a whole number of words, at least 1"
+            )
+            max_scope = None
+        phrases = checker.phrases(file, item_id, raw.get("phrases"))
+        if phrases:
+            rules.append(
+                ContextEntry(
+                    item_id, str(category), str(direction), phrases, file, max_scope, terminated_by
+                )
+            )
+    return rules
+
+
+def _load_words(checker: _Checker, read: Callable[[Path], Any]) -> frozenset[str]:
+    file = "nlp/language.yaml"
+    data = read(NLP_DIR / "language.yaml")
+    raw = data.get("english_words") if isinstance(data, dict) else None
+    words = tuple(raw.split()) if isinstance(raw, str) else _strings(raw)
+    if words is None:
+        checker.problem(
+            file, "(file)", "must be a mapping with 'english_words' (words separated by spaces)"
+        )
+        return frozenset()
+    return frozenset(word.lower() for word in words)
+
+
+def _tokenizer() -> Callable[[str], list[str]]:
+    """The norm of each token of a phrase word, using spaCy's blank English tokenizer."""
+    from backpath.nlp._pipeline import phrase_tokenizer
+
+    return phrase_tokenizer()
+
+
+def _load(tokenize: Callable[[str], list[str]]) -> tuple[NlpKnowledge, list[str]]:
+    problems: list[str] = []
+    findings = _finding_types(problems)
+    checker = _Checker(findings, tokenize)
+    checker.problems.extend(problems)
+
+    def read(path: Path) -> Any:
+        return _read_yaml(path, checker.problems)
+
+    _load_macros(checker, read)
+    policies = _load_policies(checker, read)
+    targets = _load_targets(checker, read)
+    measures = _load_measures(checker, read)
+    context = _load_context(checker, read)
+    words = _load_words(checker, read)
+    knowledge = NlpKnowledge(
+        targets=tuple(targets),
+        measures=tuple(measures),
+        context=tuple(context),
+        policies=policies,
+        macros=dict(checker.macros),
+        english_words=words,
+        finding_types={code: str(item.get("type")) for code, item in findings.items()},
+    )
+    return knowledge, checker.problems
+
+
+def validate_nlp_knowledge() -> list[str]:
+    """Every problem in the NLP knowledge files, as ``file: id: message`` (empty when valid).
+
+    Checks closed key sets, finding codes against ``findings.yaml``, duplicate ids across
+    files, and that every phrase compiles. Used by ``backpath kb check``.
+    """
+    _, problems = _load(_tokenizer())
+    return problems
+
+
+@functools.lru_cache(maxsize=1)
+def load_nlp_knowledge() -> NlpKnowledge:
+    """The validated NLP knowledge (read once). Raises ``KnowledgeError`` listing every problem."""
+    knowledge, problems = _load(_tokenizer())
+    if problems:
+        raise KnowledgeError(problems)
+    return knowledge
+
+
+def all_phrases(entries: Iterable[TargetEntry | MeasureEntry | ContextEntry]) -> list[str]:
+    """Every phrase of some entries (used to build the English word list)."""
+    return [phrase for entry in entries for phrase in entry.phrases]

@@ -1,0 +1,536 @@
+"""Read one narrative: the person's own words -> findings with certainty and evidence.
+
+The steps, each small and in order:
+
+1. refuse text longer than ``MAX_NARRATIVE_CHARS`` (bounded time), report empty text;
+2. run the pipeline (``_pipeline``) on a lower-cased copy with identical offsets;
+3. check the language; a text that is not English is *not understood* (its findings are
+   still returned, but the absence of a red flag means nothing);
+4. turn each matched phrase into one mention per finding code, with a certainty from its
+   ConText modifiers, and resolve the value for the code's time policy
+   ("I had cancer years ago" is cancer history; "I had numbness years ago" says nothing
+   about numbness now; "my dad had cancer" says nothing about the patient);
+5. keep anchors ("my bladder") only when denied ("my bladder is fine"), and side words only
+   next to a leg symptom; add implied findings (foot drop is leg weakness); left + right is
+   both legs;
+6. read the numbers: durations go to the symptom they are written next to (bladder, bowel,
+   saddle, sexual or both-leg symptoms date ``cauda_equina_symptoms_days``), pain scores to
+   the nearest back or leg mention, ages unless they belong to someone else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backpath.errors import NarrativeError
+from backpath.intake import NarrativeFinding
+from backpath.nlp._knowledge import NlpKnowledge, TargetEntry, all_phrases, load_nlp_knowledge
+from backpath.nlp._language import guess_language
+from backpath.nlp._patterns import phrase_words
+from backpath.nlp._pipeline import MEASURE_GROUP, TARGET_GROUP, get_pipeline, normalise_text
+from backpath.nlp._values import parse_age, parse_duration, parse_pain_score
+from backpath.vocabulary import FindingValue
+
+MAX_NARRATIVE_CHARS = 20_000
+CERTAINTIES = ("affirmed", "negated", "uncertain", "historical", "hypothetical", "family")
+
+# ConText categories, strongest first: a mention about someone else says nothing about the
+# patient whatever else modifies it; a denial beats "was checked for" ("the doctor checked
+# for foot drop and found none"); a hypothetical beats the remaining ones.
+_PRECEDENCE = (
+    ("FAMILY", "family"),
+    ("NEGATED_EXISTENCE", "negated"),
+    ("HYPOTHETICAL", "hypothetical"),
+    ("HISTORICAL", "historical"),
+    ("POSSIBLE_EXISTENCE", "uncertain"),
+    ("RECENT_PAST", "recent"),
+)
+_LEG_SIDE_CODES = ("pain_side",)
+_UNIT_AFTER_AGE = frozenset(
+    {"kg", "kilos", "stone", "st", "lbs", "lb", "pounds", "foot", "ft", "feet", "cm", "inches",
+     "%", "percent", "weeks", "week", "days", "day", "months", "month", "hours", "minutes",
+     "mins", "times", "out", "/", "miles", "metres", "meters", "yards", "steps", "mg", "degrees",
+     "pm", "am", "o'clock"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NarrativeReading:
+    """What the reader understood from one narrative.
+
+    ``findings`` lists every mention in text order, each with its evidence span; a finding
+    whose ``value`` is None was mentioned but says nothing about the patient now (family
+    history, a hypothetical, a long-past symptom). ``understood`` is False when the text is
+    empty or not English: then a missing red flag must be treated as *not ruled out*.
+    ``problems`` says, in plain words, what could not be read.
+    """
+
+    findings: list[NarrativeFinding]
+    understood: bool
+    language: str
+    problems: list[str] = field(default_factory=list)
+
+    def answers(self) -> dict[str, FindingValue]:
+        """One value per code, resolved conservatively (safety first).
+
+        A red flag affirmed anywhere wins over a denial elsewhere; pain scores take the
+        highest; ``cauda_equina_symptoms_days`` takes the lowest (the more urgent reading)
+        and ``duration_days`` the highest; left and right together make ``both``.
+        """
+        by_code: dict[str, list[FindingValue]] = {}
+        for finding in self.findings:
+            if finding.value is not None:
+                by_code.setdefault(finding.code, []).append(finding.value)
+        out: dict[str, FindingValue] = {}
+        for code, values in by_code.items():
+            out[code] = _resolve(code, values)
+        return out
+
+
+def _resolve(code: str, values: list[FindingValue]) -> FindingValue:
+    """Combine several mentions of one code into one value (see ``answers``)."""
+    if all(isinstance(v, bool) for v in values):
+        return any(values)
+    if code == "pain_side":
+        sides = set(values)
+        if "both" in sides or {"left", "right"} <= sides:
+            return "both"
+        return next(v for v in values if isinstance(v, str))
+    numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    if numbers:
+        if code == "cauda_equina_symptoms_days":
+            return min(numbers)
+        if code in ("duration_days", "pain_back_nrs", "pain_leg_nrs"):
+            return max(numbers)
+        return numbers[0]
+    return values[0]
+
+
+@dataclass
+class _Mention:
+    """One finding code read from one phrase, before it becomes a ``NarrativeFinding``."""
+
+    code: str
+    value: FindingValue
+    certainty: str
+    start: int  # token index
+    end: int
+    sentence: int  # ordinal of the sentence in the narrative
+    entry: TargetEntry | None = None
+    kind: str = "target"  # target | duration | pain_score | age | derived
+    remote: bool = False  # modified by a remote-past trigger ("years ago")
+
+
+def _sentence_index(doc: Any) -> list[int]:
+    """The ordinal of the sentence each token belongs to."""
+    index: list[int] = []
+    for ordinal, sentence in enumerate(doc.sents):
+        index.extend([ordinal] * len(sentence))
+    return index
+
+
+def _certainty(categories: Iterable[str]) -> str:
+    found = set(categories)
+    for category, name in _PRECEDENCE:
+        if category in found:
+            return name
+    return "affirmed"
+
+
+def _boolean_value(certainty: str, time: str) -> tuple[FindingValue, str]:
+    """Value and public certainty of a yes/no finding, given the code's time policy."""
+    if certainty in ("family", "hypothetical"):
+        return None, certainty
+    if certainty == "negated":
+        return False, "negated"
+    if certainty == "historical":
+        return (True, "historical") if time == "history" else (None, "historical")
+    if certainty == "recent":
+        return (True, "affirmed") if time == "symptom" else (True, "historical")
+    return True, certainty
+
+
+def _target_mentions(
+    doc: Any, knowledge: NlpKnowledge, entries: dict[str, TargetEntry]
+) -> list[_Mention]:
+    raw: list[_Mention] = []
+    sentences = _sentence_index(doc)
+    for span in doc.spans[TARGET_GROUP]:
+        entry = entries[span.label_]
+        certainty = _certainty(modifier.category for modifier in span._.modifiers)
+        sentence = sentences[span.start]
+        remote = any(modifier.category == "HISTORICAL" for modifier in span._.modifiers)
+        for code in entry.codes:
+            raw.append(
+                _Mention(
+                    code, None, certainty, span.start, span.end, sentence, entry, remote=remote
+                )
+            )
+    # The longest phrase wins among overlapping phrases for the same code ("can't empty my
+    # bladder" beats the anchor "bladder"); a real phrase beats an anchor of equal length.
+    raw.sort(
+        key=lambda m: (-(m.end - m.start), m.entry.only_when_negated if m.entry else False, m.start)
+    )
+    kept: list[_Mention] = []
+    for mention in raw:
+        if any(
+            other.code == mention.code and other.start < mention.end and mention.start < other.end
+            for other in kept
+        ):
+            continue
+        kept.append(mention)
+    resolved: list[_Mention] = []
+    for mention in kept:
+        if mention.entry is None:
+            continue
+        entry = mention.entry
+        if entry.only_when_negated and mention.certainty != "negated":
+            continue
+        if entry.yields_to and any(
+            other.code in entry.yields_to
+            and other.start <= mention.start
+            and mention.end <= other.end
+            and (other.end - other.start) > (mention.end - mention.start)
+            for other in kept
+        ):
+            continue
+        ftype = knowledge.finding_types.get(mention.code)
+        if entry.denies and entry.value is None:
+            # The phrase itself is a denial ("I can feel the toilet paper fine"): it says
+            # no when affirmed, and nothing when negated, hedged or about someone else.
+            if mention.certainty in ("affirmed", "recent", "uncertain"):
+                mention.value, mention.certainty = False, "negated"
+                resolved.append(mention)
+            continue
+        if entry.value is not None:
+            # A side or other choice phrase ("both legs", "left leg"): its yes/no codes
+            # follow the choice, so "no weakness in my legs" denies nothing about sides.
+            public = {"recent": "affirmed"}.get(mention.certainty, mention.certainty)
+            if public in ("affirmed", "uncertain"):
+                mention.value = entry.value if ftype != "boolean" else True
+            else:
+                mention.value = None
+            mention.certainty = public
+        else:
+            mention.value, mention.certainty = _boolean_value(
+                mention.certainty, knowledge.policy(mention.code).time
+            )
+        resolved.append(mention)
+    return resolved
+
+
+def _apply_nearby(mentions: list[_Mention]) -> list[_Mention]:
+    """Drop mentions whose entry needs a code that is not mentioned close by.
+
+    Close by is the same sentence or the one just before or after ("I have sciatica.
+    Only the left side.").
+    """
+    out = []
+    for mention in mentions:
+        needs = mention.entry.needs_nearby if mention.entry else ()
+        if needs and not any(
+            other.code in needs and abs(other.sentence - mention.sentence) <= 1
+            for other in mentions
+            if other is not mention
+        ):
+            continue
+        out.append(mention)
+    return out
+
+
+def _apply_implications(mentions: list[_Mention], knowledge: NlpKnowledge) -> list[_Mention]:
+    """Add the codes a true finding implies (foot drop -> leg weakness), same evidence."""
+    added = []
+    for mention in mentions:
+        if mention.value is True:
+            for implied in knowledge.policy(mention.code).implies:
+                added.append(
+                    _Mention(
+                        implied,
+                        True,
+                        mention.certainty,
+                        mention.start,
+                        mention.end,
+                        mention.sentence,
+                        None,
+                        "derived",
+                    )
+                )
+    return mentions + added
+
+
+def _apply_sides(mentions: list[_Mention]) -> list[_Mention]:
+    """A left-leg and a right-leg mention together are symptoms in both legs."""
+    sides = [m for m in mentions if m.code in _LEG_SIDE_CODES and m.value in ("left", "right")]
+    if {m.value for m in sides} != {"left", "right"}:
+        return mentions
+    later = max(sides, key=lambda m: m.start)
+    derived = [
+        _Mention(
+            "pain_side",
+            "both",
+            later.certainty,
+            later.start,
+            later.end,
+            later.sentence,
+            None,
+            "derived",
+        ),
+        _Mention(
+            "bilateral_leg_symptoms",
+            True,
+            later.certainty,
+            later.start,
+            later.end,
+            later.sentence,
+            None,
+            "derived",
+        ),
+    ]
+    return mentions + derived
+
+
+def _measure_certainty(doc: Any, span: Any) -> str:
+    graph = doc._.context_graph
+    categories = [m.category for m in (graph.modifiers if graph else []) if m.modifies(span)]
+    return _certainty(categories)
+
+
+def _distance(start: int, end: int, mention: _Mention) -> tuple[int, int]:
+    """Token distance between a measure and a mention; ties prefer the mention before it."""
+    if mention.end <= start:
+        return start - mention.end, 0
+    if mention.start >= end:
+        return mention.start - end, 1
+    return 0, 0
+
+
+def _nearest(start: int, end: int, candidates: list[_Mention]) -> list[_Mention]:
+    """The closest mentions, plus any that overlap them ("both of my feet have gone numb")."""
+    if not candidates:
+        return []
+    best = min(_distance(start, end, m) for m in candidates)
+    nearest = [m for m in candidates if _distance(start, end, m) == best]
+    linked = [
+        m
+        for m in candidates
+        if m not in nearest and any(m.start < n.end and n.start < m.end for n in nearest)
+    ]
+    return nearest + linked
+
+
+def _measure_mentions(
+    doc: Any,
+    text: str,
+    knowledge: NlpKnowledge,
+    mentions: list[_Mention],
+    today: dt.date | None,
+    problems: list[str],
+) -> list[_Mention]:
+    kinds = {entry.id: entry.kind for entry in knowledge.measures}
+    spans = sorted(doc.spans[MEASURE_GROUP], key=lambda s: (s.start, -(s.end - s.start)))
+    # Longest match wins among overlapping measure phrases of the same kind.
+    chosen: list[Any] = []
+    for span in sorted(spans, key=lambda s: -(s.end - s.start)):
+        kind = kinds[span.label_]
+        if any(
+            kinds[o.label_] == kind and o.start < span.end and span.start < o.end for o in chosen
+        ):
+            continue
+        chosen.append(span)
+    positive = [
+        m for m in mentions if m.value not in (None, False) and m.kind in ("target", "derived")
+    ]
+    # Any mention can anchor a duration: "pneumonia ten years ago" dates the pneumonia
+    # (and so nothing), even though the pneumonia itself says nothing about now.
+    anchors = [m for m in mentions if m.value is not False and m.kind in ("target", "derived")]
+    sentences = _sentence_index(doc)
+    out: list[_Mention] = []
+    for span in sorted(chosen, key=lambda s: s.start):
+        kind = kinds[span.label_]
+        certainty = _measure_certainty(doc, span)
+        if kind == "duration" and certainty == "family":
+            # "three weeks ago I was helping my son move" still dates the patient's pain.
+            certainty = "affirmed"
+        if certainty in ("family", "hypothetical", "negated"):
+            continue
+        public = "affirmed" if certainty in ("recent", "affirmed", "historical") else certainty
+        sentence = sentences[span.start]
+        evidence = text[span.start_char : span.end_char]
+        if kind == "duration":
+            duration = parse_duration(span.text, today)
+            if duration is None:
+                continue
+            if duration.days is None:
+                problems.append(
+                    f"{evidence!r} needs today's date to count the days; it was not counted"
+                )
+                continue
+            in_sentence = [m for m in anchors if m.sentence == sentence]
+            nearest = _nearest(span.start, span.end, in_sentence)
+            if nearest and all(m.remote for m in nearest):
+                # "I've had this before, about five years ago": dates a past episode.
+                continue
+            roles = {knowledge.policy(m.code).duration for m in nearest} or {"episode"}
+            if "cauda_equina" in roles:
+                days = duration.low if duration.low is not None else duration.days
+                out.append(
+                    _Mention(
+                        "cauda_equina_symptoms_days",
+                        days,
+                        public,
+                        span.start,
+                        span.end,
+                        sentence,
+                        None,
+                        kind,
+                    )
+                )
+            if "episode" in roles:
+                days = duration.high if duration.high is not None else duration.days
+                out.append(
+                    _Mention(
+                        "duration_days", days, public, span.start, span.end, sentence, None, kind
+                    )
+                )
+        elif kind == "pain_score":
+            score = parse_pain_score(span.text)
+            if score is None:
+                continue
+            sited = [m for m in positive if knowledge.policy(m.code).site is not None]
+            nearest = _nearest(span.start, span.end, [m for m in sited if m.sentence == sentence])
+            if not nearest:
+                before = [m for m in sited if m.end <= span.start]
+                nearest = [max(before, key=lambda m: m.end)] if before else []
+            if not nearest:
+                continue
+            site = knowledge.policy(nearest[0].code).site
+            code = "pain_back_nrs" if site == "back" else "pain_leg_nrs"
+            out.append(_Mention(code, score, public, span.start, span.end, sentence, None, kind))
+        elif kind == "age":
+            following = doc[span.end].norm_ if span.end < len(doc) else ""
+            age = parse_age(span.text)
+            if age is None or following in _UNIT_AFTER_AGE:
+                continue
+            out.append(_Mention("age", age, public, span.start, span.end, sentence, None, kind))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _english_vocabulary() -> frozenset[str]:
+    knowledge = load_nlp_knowledge()
+    words = phrase_words(all_phrases(knowledge.targets), knowledge.macros)
+    words |= phrase_words(all_phrases(knowledge.context), knowledge.macros)
+    words |= phrase_words(all_phrases(knowledge.measures), knowledge.macros)
+    for macro in knowledge.macros.values():
+        words |= phrase_words([macro], {})
+    return frozenset(words) | knowledge.english_words
+
+
+# ConText compares every modifier with every target, so its cost grows with the square of
+# a document's length; long narratives are read in chunks of whole sentences instead, which
+# keeps the time linear (a 20,000-character narrative takes well under a second).
+CHUNK_CHARS = 1500
+_HARD_CHUNK_CHARS = 3000
+_BOUNDARY = re.compile(r"[.!?;\n]+\s+|\n")
+
+
+def _chunks(text: str) -> list[tuple[int, int]]:
+    """Split ``text`` into (start, end) pieces of about CHUNK_CHARS, at sentence ends."""
+    if len(text) <= CHUNK_CHARS:
+        return [(0, len(text))]
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    while start < len(text):
+        if len(text) - start <= CHUNK_CHARS:
+            pieces.append((start, len(text)))
+            break
+        end = None
+        for match in _BOUNDARY.finditer(text, start + CHUNK_CHARS // 2, start + _HARD_CHUNK_CHARS):
+            end = match.end()
+            if end - start >= CHUNK_CHARS:
+                break
+        if end is None:
+            # A run-on text with no sentence end: cut at the last space before the limit.
+            space = text.rfind(" ", start + CHUNK_CHARS // 2, start + _HARD_CHUNK_CHARS)
+            end = space + 1 if space > start else start + _HARD_CHUNK_CHARS
+        pieces.append((start, end))
+        start = end
+    return pieces
+
+
+def _read_doc(
+    doc: Any,
+    text: str,
+    knowledge: NlpKnowledge,
+    entries: dict[str, TargetEntry],
+    today: dt.date | None,
+    problems: list[str],
+) -> list[_Mention]:
+    """Every mention in one processed piece of the narrative (token offsets of ``doc``)."""
+    mentions = _target_mentions(doc, knowledge, entries)
+    mentions = _apply_nearby(mentions)
+    mentions = _apply_implications(mentions, knowledge)
+    mentions = _apply_sides(mentions)
+    mentions += _measure_mentions(doc, text, knowledge, mentions, today, problems)
+    return mentions
+
+
+def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
+    """Read a narrative and return every finding it mentions, with evidence spans.
+
+    ``today`` is needed only for calendar durations ("since Monday"); without it such a
+    phrase is reported in ``problems`` and not guessed. Raises ``NarrativeError`` for text
+    that is not a string or is longer than ``MAX_NARRATIVE_CHARS`` characters.
+    """
+    if not isinstance(text, str):
+        raise NarrativeError(f"a narrative must be text, not {type(text).__name__}")
+    if len(text) > MAX_NARRATIVE_CHARS:
+        raise NarrativeError(
+            f"the narrative is {len(text):,} characters long; the limit is "
+            f"{MAX_NARRATIVE_CHARS:,}. Please shorten it to the symptoms that matter."
+        )
+    if not text.strip():
+        return NarrativeReading([], False, "und", ["the narrative is empty"])
+    knowledge = load_nlp_knowledge()
+    nlp = get_pipeline()
+    entries = {entry.id: entry for entry in knowledge.targets}
+    normalised = normalise_text(text)
+    pieces = _chunks(text)
+    problems: list[str] = []
+    words: list[str] = []
+    findings: list[NarrativeFinding] = []
+    seen: set[tuple[str, int, int, Any]] = set()
+    for (offset, end), doc in zip(
+        pieces, nlp.pipe(normalised[a:b] for a, b in pieces), strict=True
+    ):
+        piece = text[offset:end]
+        words.extend(t.lower_ for t in doc if t.is_alpha)
+        mentions = _read_doc(doc, piece, knowledge, entries, today, problems)
+        for mention in sorted(mentions, key=lambda m: (m.start, m.end, m.code)):
+            span_obj = doc[mention.start : mention.end]
+            start, stop = offset + span_obj.start_char, offset + span_obj.end_char
+            key = (mention.code, start, stop, mention.value)
+            if key in seen:
+                continue
+            seen.add(key)
+            findings.append(
+                NarrativeFinding(
+                    code=mention.code,
+                    value=mention.value,
+                    certainty=mention.certainty,
+                    text=text[start:stop],
+                    span=(start, stop),
+                )
+            )
+    guess = guess_language(words, _english_vocabulary())
+    if not guess.english:
+        problems.insert(
+            0, f"not understood: {guess.reason}; red flags cannot be ruled out from this text"
+        )
+    return NarrativeReading(findings, guess.english, guess.language, problems)
