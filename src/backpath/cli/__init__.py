@@ -23,4 +23,6 @@ from backpath.cli import handout as _handout  # noqa: E402,F401
 from backpath.cli import kb as _kb  # noqa: E402,F401
 from backpath.cli import score as _score  # noqa: E402,F401
 from backpath.cli import screen as _screen  # noqa: E402,F401
+from backpath.cli import serve as _serve  # noqa: E402,F401
 from backpath.cli import triage as _triage  # noqa: E402,F401
+from backpath.cli import users as _users  # noqa: E402,F401

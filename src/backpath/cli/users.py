@@ -1,0 +1,157 @@
+"""``backpath users``: clinician accounts for the web app (argon2id password hashes)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from backpath.cli import app
+
+if TYPE_CHECKING:
+    from backpath.store import Store
+
+users_app = typer.Typer(help="Clinician logins for the web app.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL (default: $BACKPATH_DATABASE_URL, else SQLite in DATA_DIR).",
+    ),
+]
+DataDirOption = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir", envvar="BACKPATH_DATA_DIR", help="Folder of the default SQLite database."
+    ),
+]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first: str = typer.prompt("Password (at least 12 characters)", hide_input=True)
+    second: str = typer.prompt("Repeat the password", hide_input=True)
+    if first != second:
+        from backpath.cli._io import fail
+
+        fail("the passwords do not match")
+    return first
+
+
+def _open(database_url: str | None, data_dir: Path) -> Store:
+    from backpath.store import default_database_url, open_store
+
+    return open_store(database_url or default_database_url(data_dir))
+
+
+@users_app.command("create")
+def create_command(
+    username: Annotated[str, typer.Argument(help="Login name: lower-case letters, digits, . _ -")],
+    display_name: Annotated[
+        str | None, typer.Option("--name", help="Name shown in the app and the audit log.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = Path("data"),
+) -> None:
+    """Create a clinician login (asks for the password twice)."""
+    from backpath.cli._io import fail
+    from backpath.store import accounts, audit
+    from backpath.store.audit import Actor
+
+    password = _password(password_stdin)
+    store = _open(database_url, data_dir)
+    try:
+        with store.session() as db:
+            clinician = accounts.create_clinician(db, username, password, display_name)
+            audit.record(db, Actor("cli"), "create", "clinician", clinician.username)
+    except accounts.AccountError as exc:
+        fail(f"{exc.field}: {exc.message}")
+    finally:
+        store.dispose()
+    typer.echo(f"Created clinician {username.strip().lower()!r}. Sign in at /clinic/login.")
+
+
+@users_app.command("list")
+def list_command(
+    database_url: DatabaseOption = None, data_dir: DataDirOption = Path("data")
+) -> None:
+    """List clinician logins."""
+    from backpath.store import accounts
+
+    store = _open(database_url, data_dir)
+    try:
+        with store.session() as db:
+            for clinician in accounts.list_clinicians(db):
+                state = "active" if clinician.active else "disabled"
+                typer.echo(f"{clinician.username}\t{clinician.display_name}\t{state}")
+    finally:
+        store.dispose()
+
+
+@users_app.command("set-password")
+def set_password_command(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = Path("data"),
+) -> None:
+    """Set a new password (signs the clinician out everywhere)."""
+    from backpath.cli._io import fail
+    from backpath.store import accounts, audit
+    from backpath.store.audit import Actor
+
+    password = _password(password_stdin)
+    store = _open(database_url, data_dir)
+    try:
+        with store.session() as db:
+            clinician = accounts.get_clinician(db, username)
+            if clinician is None:
+                fail(f"no clinician {username!r}")
+                return
+            accounts.set_password(db, clinician, password)
+            audit.record(
+                db, Actor("cli"), "update", "clinician", clinician.username, {"password": True}
+            )
+    except accounts.AccountError as exc:
+        fail(f"{exc.field}: {exc.message}")
+    finally:
+        store.dispose()
+    typer.echo(f"Password changed for {username!r}.")
+
+
+@users_app.command("disable")
+def disable_command(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    enable: Annotated[bool, typer.Option("--enable", help="Enable the login again.")] = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = Path("data"),
+) -> None:
+    """Disable a login (and sign it out everywhere), or enable it again with --enable."""
+    from backpath.cli._io import fail
+    from backpath.store import accounts, audit
+    from backpath.store.audit import Actor
+
+    store = _open(database_url, data_dir)
+    try:
+        with store.session() as db:
+            clinician = accounts.get_clinician(db, username)
+            if clinician is None:
+                fail(f"no clinician {username!r}")
+                return
+            accounts.set_active(db, clinician, enable)
+            audit.record(
+                db, Actor("cli"), "update", "clinician", clinician.username, {"active": enable}
+            )
+    finally:
+        store.dispose()
+    typer.echo(f"{username!r} is now {'enabled' if enable else 'disabled'}.")

@@ -1,0 +1,26 @@
+"""Persistence: SQLAlchemy 2 models, repositories, Alembic migrations and the audit log.
+
+``open_store(url)`` opens SQLite (WAL mode, the default, under ``./data``) or PostgreSQL
+(``BACKPATH_DATABASE_URL``) and migrates it to the newest schema. Repositories are plain
+functions taking a ``Session`` (``store.assessments``, ``store.accounts``, ``store.drafts``,
+``store.audit``); callers own the transaction, so a stored assessment and its audit row are
+committed together, before anything is acknowledged.
+"""
+
+from backpath.store.db import (
+    DATABASE_URL_ENV,
+    Store,
+    default_database_url,
+    make_engine,
+    migrate,
+    open_store,
+)
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "Store",
+    "default_database_url",
+    "make_engine",
+    "migrate",
+    "open_store",
+]

@@ -1,0 +1,112 @@
+"""``create_app``: the FastAPI application that ``backpath serve`` runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from backpath.kb import load_knowledge
+from backpath.store import Store, open_store
+from backpath.web import routes_api, routes_clinic, routes_patient
+from backpath.web.i18n import Words, parse_accept_language
+from backpath.web.intake import Questionnaire
+from backpath.web.pages import STATIC_DIR, Web, make_environment, render
+from backpath.web.security import SecurityMiddleware
+from backpath.web.settings import Settings
+
+API_DESCRIPTION = """
+Triage for back pain that spreads into the leg. `POST /api/v1/triage` is stateless and
+returns the Result JSON; `POST /api/v1/assessments` also stores the intake, the result and
+the knowledge-base version (committed before the response). `GET /api/v1/assessments/{id}`
+needs a signed-in clinician (session cookie from `/clinic/login`). Errors name the field:
+`{"error": {"field": "answers.age", "message": "..."}}`.
+"""
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """Build the app: patient pages, clinician pages, ``/api/v1``, static files.
+
+    ``store`` defaults to opening (and migrating) ``settings.database_url``.
+    """
+    kb = load_knowledge()
+    store = store or open_store(settings.database_url)
+    app = FastAPI(
+        title="backpath",
+        version=kb.version,
+        description=API_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    templates = make_environment()
+    app.state.web = Web(
+        settings=settings,
+        store=store,
+        kb=kb,
+        questionnaire=Questionnaire(kb),
+        templates=templates,
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=settings.session_cookie,
+        max_age=int(settings.draft_lifetime.total_seconds()),
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+
+    def too_large_page(scope: Scope) -> bytes:
+        """The 413 page, in the language of the address or the browser (no session yet)."""
+        request = Request(scope)
+        asked = request.query_params.get("lang")
+        preferred = [asked] if asked else []
+        preferred += parse_accept_language(request.headers.get("accept-language", ""))
+        language = next((code for code in preferred if code in kb.languages), "en")
+        html = templates.get_template("too_large.html").render(t=Words(kb, language), lang=language)
+        return html.encode("utf-8")
+
+    app.add_middleware(
+        SecurityMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        too_large_page=too_large_page,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(routes_api.build_router(kb, settings.max_narrative_chars))
+    app.include_router(routes_clinic.router)
+    app.include_router(routes_patient.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, Any]:
+        """Liveness: the app runs and knows its knowledge base."""
+        return {"status": "ok", "knowledge_base": {"version": kb.version, "sha256": kb.sha256}}
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"error": {"field": "(request)", "message": str(exc.detail)}},
+                status_code=exc.status_code,
+            )
+        if exc.status_code == 404:
+            return render(request, "not_found.html", status_code=404)
+        return Response(str(exc.detail), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"error": {"field": "(server)", "message": "internal error"}}, status_code=500
+            )
+        try:
+            return render(request, "server_error.html", status_code=500)
+        except Exception:  # the error page itself failed: answer plainly, never hide the 500
+            return Response("Internal Server Error", status_code=500)
+
+    return app

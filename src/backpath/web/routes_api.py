@@ -1,0 +1,354 @@
+"""The JSON API, ``/api/v1``: stateless triage, stored assessments, clinician read access.
+
+Errors are ``{"error": {"field": ..., "message": ...}}``: ``400`` for a body that is not a
+JSON object (field ``(body)``), ``415`` for another content type, ``413`` for a body over
+the limit, ``422`` for an intake that the core rejects (the field is ``IntakeError.field``,
+for example ``answers.age``), ``401`` when a clinician must sign in.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from backpath.errors import IntakeError, NarrativeError
+from backpath.kb import KnowledgeBase
+from backpath.store import assessments, audit
+from backpath.store.audit import Actor
+from backpath.vocabulary import FindingType, Urgency
+from backpath.web.pages import Web, web
+from backpath.web.routes_clinic import actor, signed_in
+from backpath.web.triage import Triaged, narrative_reader_available, triage
+
+JSON_TYPE = "application/json"
+
+
+def error(status: int, field: str, message: str) -> Response:
+    """An API error naming the field."""
+    body = json.dumps({"error": {"field": field, "message": message}}, ensure_ascii=False)
+    return Response(body, status_code=status, media_type=JSON_TYPE)
+
+
+# One encoder for every response: json.dumps with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _fast_encoder() -> Callable[[Any], bytes] | None:
+    """``orjson.dumps`` when orjson is installed: it writes the ~11 kB Result JSON in ~7 us
+    instead of ~44 us (see docs/web.md). The output decodes to the same document."""
+    try:
+        module = importlib.import_module("orjson")
+    except ImportError:
+        return None
+    dumps: Callable[[Any], bytes] = module.dumps
+    return dumps
+
+
+_FAST_ENCODE = _fast_encoder()
+
+
+def encode_json(document: Any) -> bytes:
+    """Serialise an API document to UTF-8 JSON."""
+    if _FAST_ENCODE is not None:
+        return _FAST_ENCODE(document)
+    return _ENCODER.encode(document).encode("utf-8")
+
+
+def json_response(
+    document: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response, serialised once (no FastAPI re-encoding of the document)."""
+    body = encode_json(document)
+    return Response(body, status_code=status, media_type=JSON_TYPE, headers=headers)
+
+
+class RejectedRequestError(Exception):
+    """The request cannot be used; carries the API error response."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def _intake_document(request: Request) -> Any:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != JSON_TYPE:
+        raise RejectedRequestError(error(415, "(body)", f"send the intake as {JSON_TYPE}"))
+    body = await request.body()
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RejectedRequestError(error(400, "(body)", f"not valid JSON: {exc}")) from None
+
+
+def _triage(shared: Web, document: Any) -> Triaged:
+    try:
+        return triage(document, shared.kb, shared.settings.max_narrative_chars)
+    except IntakeError as exc:
+        raise RejectedRequestError(error(422, exc.field, exc.message)) from None
+    except NarrativeError as exc:
+        raise RejectedRequestError(error(422, "narrative", str(exc))) from None
+
+
+def intake_schema(kb: KnowledgeBase, max_narrative_chars: int) -> dict[str, Any]:
+    """The Intake JSON schema, generated from the findings vocabulary."""
+    answers: dict[str, Any] = {}
+    for code, finding in kb.findings.items():
+        schema: dict[str, Any]
+        if finding.type is FindingType.BOOLEAN:
+            schema = {"type": ["boolean", "null"]}
+        elif finding.type is FindingType.INTEGER:
+            schema = {"type": ["integer", "null"]}
+            if finding.min is not None:
+                schema["minimum"] = finding.min
+            if finding.max is not None:
+                schema["maximum"] = finding.max
+        elif finding.type is FindingType.CHOICE:
+            schema = {"enum": [*finding.allowed_values, None]}
+        else:
+            schema = {"type": "array", "items": {"enum": list(finding.allowed_values)}}
+        schema["description"] = finding.label
+        answers[code] = schema
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "age": answers["age"],
+            "sex": answers["sex"],
+            "answers": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": answers,
+                "description": "Answers by finding code; a missing code means unknown.",
+            },
+            "narrative": {"type": "string", "maxLength": max_narrative_chars},
+            "instruments": {"type": "object"},
+            "language": {"enum": list(kb.languages)},
+            "id": {"type": ["string", "integer"]},
+            "patient_ref": {"type": "string"},
+        },
+        "example": {"age": 45, "answers": {"leg_pain": True, "saddle_numbness": True}},
+    }
+
+
+RESULT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The Result JSON (DESIGN.md public contract).",
+    "required": [
+        "urgency",
+        "concerns",
+        "fired_rules",
+        "unresolved",
+        "advice",
+        "next_steps",
+        "safety_net",
+        "citations",
+        "knowledge_base",
+    ],
+    "properties": {
+        "urgency": {"enum": [u.value for u in Urgency]},
+        "concerns": {"type": "array", "items": {"type": "string"}},
+        "fired_rules": {"type": "array", "items": {"type": "object"}},
+        "unresolved": {"type": "array", "items": {"type": "object"}},
+        "next_questions": {"type": "array", "items": {"type": "string"}},
+        "advice": {"type": "array", "items": {"type": "object"}},
+        "next_steps": {"type": "array", "items": {"type": "object"}},
+        "safety_net": {"type": "array", "items": {"type": "object"}},
+        "conflicts": {"type": "array", "items": {"type": "object"}},
+        "narrative": {"type": "object"},
+        "citations": {"type": "array", "items": {"type": "object"}},
+        "knowledge_base": {
+            "type": "object",
+            "properties": {"version": {"type": "string"}, "sha256": {"type": "string"}},
+        },
+    },
+}
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {
+        400: "The body is not a JSON object (field `(body)`).",
+        401: "Sign in as a clinician first.",
+        404: "No assessment with this id.",
+        413: "The body is larger than the limit (field `(body)`).",
+        415: "The body is not application/json.",
+        422: "The intake is invalid; `field` names the problem (e.g. `answers.age`).",
+    }
+    return {
+        code: {"description": text[code], "content": {JSON_TYPE: {"schema": ERROR_SCHEMA}}}
+        for code in codes
+    }
+
+
+def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
+    """The ``/api/v1`` routes, with OpenAPI schemas generated from the knowledge base."""
+    router = APIRouter(prefix="/api/v1", tags=["api v1"])
+    body_doc = {
+        "requestBody": {
+            "required": True,
+            "content": {JSON_TYPE: {"schema": intake_schema(kb, max_narrative_chars)}},
+        }
+    }
+
+    @router.post(
+        "/triage",
+        summary="Triage one intake (nothing is stored)",
+        response_class=Response,
+        openapi_extra=body_doc,
+        responses={
+            200: {
+                "description": "The Result JSON",
+                "content": {JSON_TYPE: {"schema": RESULT_SCHEMA}},
+            },
+            **_errors(400, 413, 415, 422),
+        },
+    )
+    async def triage_endpoint(request: Request) -> Response:
+        """Assess an Intake JSON and return the Result JSON. Stateless."""
+        shared = web(request)
+        try:
+            document = await _intake_document(request)
+            if (
+                isinstance(document, dict)
+                and document.get("narrative")
+                and narrative_reader_available()
+            ):
+                # Reading free text is real CPU work: keep it off the event loop.
+                triaged = await run_in_threadpool(_triage, shared, document)
+            else:
+                triaged = _triage(shared, document)
+        except RejectedRequestError as exc:
+            return exc.response
+        return json_response(triaged.assessment.to_json())
+
+    @router.post(
+        "/assessments",
+        summary="Triage and store one intake",
+        status_code=201,
+        response_class=Response,
+        openapi_extra=body_doc,
+        responses={
+            201: {
+                "description": "Stored (committed before this response). `patient_link` opens "
+                "this one result for the patient; it is shown only once.",
+                "content": {
+                    JSON_TYPE: {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "created_at": {"type": "string", "format": "date-time"},
+                                "patient_link": {"type": "string"},
+                                "result": RESULT_SCHEMA,
+                            },
+                        }
+                    }
+                },
+            },
+            **_errors(400, 413, 415, 422),
+        },
+    )
+    async def create_assessment(request: Request) -> Response:
+        """Assess an Intake JSON, store intake + result + knowledge-base version, commit."""
+        shared = web(request)
+        client = request.client.host if request.client else None
+        try:
+            document = await _intake_document(request)
+        except RejectedRequestError as exc:
+            return exc.response
+
+        def store() -> Response:
+            try:
+                triaged = _triage(shared, document)
+            except RejectedRequestError as exc:
+                return exc.response
+            result = triaged.assessment.to_json()
+            with shared.store.session() as db:
+                saved = assessments.save_assessment(
+                    db,
+                    intake=triaged.intake.to_json(),
+                    result=result,
+                    channel="api",
+                    narrative_read=triaged.narrative_read,
+                )
+                audit.record(
+                    db,
+                    Actor("api", client),
+                    "create",
+                    "assessment",
+                    saved.assessment.id,
+                    {"urgency": saved.assessment.urgency, "channel": "api"},
+                )
+            row = saved.assessment
+            return json_response(
+                {
+                    "id": row.id,
+                    "created_at": row.created_at.isoformat(),
+                    "patient_link": f"/r/{saved.patient_token}",
+                    "result": result,
+                },
+                status=201,
+                headers={"location": f"/api/v1/assessments/{row.id}"},
+            )
+
+        return await run_in_threadpool(store)
+
+    @router.get(
+        "/assessments/{assessment_id}",
+        summary="Read a stored assessment (clinicians only)",
+        response_class=Response,
+        responses={
+            200: {"description": "The stored intake, result and knowledge-base identity"},
+            **_errors(401, 404),
+        },
+    )
+    def read_assessment(request: Request, assessment_id: str) -> Response:
+        """A stored assessment for a signed-in clinician; the read is audited."""
+        shared = web(request)
+        with shared.store.session() as db:
+            clinician = signed_in(request, db)
+            if clinician is None:
+                return error(401, "(session)", "sign in as a clinician at /clinic/login")
+            row = assessments.get_assessment(db, assessment_id)
+            if row is None:
+                return error(404, "assessment_id", "no assessment with this id")
+            audit.record(
+                db, actor(request, clinician), "view", "assessment", row.id, {"via": "api"}
+            )
+            document = {
+                "id": row.id,
+                "created_at": row.created_at.isoformat(),
+                "channel": row.channel,
+                "urgency": row.urgency,
+                "episode_id": row.episode_id,
+                "reviewed_at": row.reviewed_at.isoformat() if row.reviewed_at else None,
+                "reviewed_by": row.reviewed_by,
+                "knowledge_base": {"version": row.kb_version, "sha256": row.kb_sha256},
+                "narrative_read": row.narrative_read,
+                "intake": row.intake,
+                "result": row.result,
+                "notes": [
+                    {"author": n.author, "created_at": n.created_at.isoformat(), "text": n.text}
+                    for n in row.notes
+                ],
+            }
+        return json_response(document)
+
+    return router

@@ -1,0 +1,520 @@
+"""Clinician pages: sign in, worklist, one patient's assessment, review mark, notes, CSV.
+
+Every page that shows patient data, every change and every export writes an audit row in
+the same transaction. Sign-in is throttled per username and per client address.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from backpath.store import accounts, assessments, audit
+from backpath.store.audit import Actor
+from backpath.store.models import Clinician, StoredAssessment
+from backpath.vocabulary import Concern, Urgency
+from backpath.web.i18n import Words
+from backpath.web.pages import render, web, words_for
+from backpath.web.present import (
+    TrendPoint,
+    answer_groups,
+    format_value,
+    highlight,
+    trend,
+)
+from backpath.web.security import csrf_ok
+
+router = APIRouter(prefix="/clinic", include_in_schema=False)
+
+SESSION_KEY = "clinic"
+URGENCY_ORDER = tuple(sorted(Urgency, key=lambda u: -u.rank))
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def actor(request: Request, clinician: Clinician) -> Actor:
+    """The audit actor for a signed-in clinician."""
+    return Actor(f"clinician:{clinician.username}", _client(request))
+
+
+def signed_in(request: Request, db: Session) -> Clinician | None:
+    """The clinician signed in on this browser, or ``None``."""
+    token = request.session.get(SESSION_KEY)
+    if not isinstance(token, str):
+        return None
+    return accounts.session_clinician(db, token)
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/clinic/login?next={request.url.path}", status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/clinic") and not target.startswith("//"):
+        return target
+    return "/clinic"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+async def _form(request: Request) -> tuple[dict[str, str], bool]:
+    form = await request.form()
+    flat = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    return flat, csrf_ok(request, flat)
+
+
+# ---------------------------------------------------------------- sign in / out
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    """The sign-in form."""
+    return render(
+        request, "clinic/login.html", error=None, next=_safe_next(request.query_params.get("next"))
+    )
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the password (argon2), throttle repeated failures, start a session."""
+    form, ok = await _form(request)
+    if not ok:
+        return render(request, "form_expired.html", status_code=403)
+    shared = web(request)
+    settings = shared.settings
+    username = form.get("username", "").strip().lower()[:64]
+    password = form.get("password", "")[:1024]
+    target = _safe_next(form.get("next"))
+    client = _client(request)
+    words = words_for(request)
+    with shared.store.session() as db:
+        by_user, by_client = accounts.recent_failures(db, username, client, settings.login_window)
+        if (
+            by_user >= settings.login_max_failures_per_user
+            or by_client >= settings.login_max_failures_per_client
+        ):
+            audit.record(
+                db, Actor(f"login:{username}", client), "login_throttled", "clinician", username
+            )
+            minutes = int(settings.login_window.total_seconds() // 60)
+            return render(
+                request,
+                "clinic/login.html",
+                status_code=429,
+                headers={"retry-after": str(int(settings.login_window.total_seconds()))},
+                error=words("sign_in_throttled", minutes=minutes),
+                next=target,
+            )
+        clinician = accounts.authenticate(db, username, password)
+        accounts.record_attempt(db, username, client, clinician is not None)
+        if clinician is None:
+            audit.record(
+                db, Actor(f"login:{username}", client), "login_failed", "clinician", username
+            )
+            error = words("sign_in_failed")
+            return render(request, "clinic/login.html", status_code=401, error=error, next=target)
+        accounts.purge_expired(db, settings.login_window * 4)
+        token = accounts.start_session(db, clinician, settings.clinician_session_lifetime)
+        audit.record(db, actor(request, clinician), "login", "clinician", clinician.username)
+    language = request.session.get("lang")
+    request.session.clear()
+    if language:
+        request.session["lang"] = language
+    request.session[SESSION_KEY] = token
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the session everywhere (the server forgets it), then clear the cookie."""
+    _, ok = await _form(request)
+    if not ok:
+        return render(request, "form_expired.html", status_code=403)
+    token = request.session.get(SESSION_KEY)
+    if isinstance(token, str):
+        with web(request).store.session() as db:
+            clinician = accounts.session_clinician(db, token)
+            if clinician is not None:
+                audit.record(
+                    db, actor(request, clinician), "logout", "clinician", clinician.username
+                )
+            accounts.end_session(db, token)
+    request.session.clear()
+    return RedirectResponse("/clinic/login", status_code=303)
+
+
+# ---------------------------------------------------------------- worklist
+
+
+def _filters(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    urgency = query.get("urgency", "")
+    status = query.get("status", "open")
+    concern = query.get("concern", "")
+    return {
+        "urgency": urgency if urgency in {u.value for u in Urgency} else "",
+        "status": status if status in assessments.REVIEW_STATUSES else "open",
+        "concern": concern if concern in {c.value for c in Concern} else "",
+    }
+
+
+def _select(db: Session, filters: Mapping[str, Any]) -> list[StoredAssessment]:
+    return list(
+        assessments.worklist(
+            db,
+            urgencies=[filters["urgency"]] if filters["urgency"] else [],
+            status=filters["status"],
+            concern=filters["concern"] or None,
+        )
+    )
+
+
+def red_flags(row: StoredAssessment) -> list[str]:
+    """Concerns of the fired rules that are urgent or emergencies (the worklist badges)."""
+    serious = {Urgency.EMERGENCY.value, Urgency.URGENT.value}
+    return list(
+        dict.fromkeys(
+            rule["concern"]
+            for rule in row.result.get("fired_rules", [])
+            if rule.get("urgency") in serious
+        )
+    )
+
+
+def _row_view(row: StoredAssessment, words: Words) -> dict[str, Any]:
+    answers = row.intake.get("answers", {})
+    kb = words.kb
+    fired = row.result.get("fired_rules", [])
+    age_sex = ", ".join(
+        format_value(kb.findings.get(code), answers[code], words)
+        for code in ("age", "sex")
+        if code in answers
+    )
+    return {
+        "id": row.id,
+        "received": _when(row.created_at),
+        "urgency": row.urgency,
+        "urgency_label": words.urgency_label(row.urgency),
+        "flags": red_flags(row),
+        "age_sex": age_sex,
+        "summary": fired[0]["title"] if fired else "",
+        "reviewed": row.reviewed_at is not None,
+    }
+
+
+@router.get("")
+def worklist(request: Request) -> Response:
+    """Who needs to be seen first: most urgent, then longest waiting."""
+    shared = web(request)
+    filters = _filters(request)
+    words = words_for(request)
+    with shared.store.session() as db:
+        clinician = signed_in(request, db)
+        if clinician is None:
+            return _to_login(request)
+        rows = _select(db, filters)
+        audit.record(
+            db,
+            actor(request, clinician),
+            "view",
+            "worklist",
+            None,
+            {"filters": filters, "shown": [row.id for row in rows]},
+        )
+        views = [_row_view(row, words) for row in rows]
+    return render(
+        request,
+        "clinic/worklist.html",
+        words=words,
+        clinician=clinician,
+        rows=views,
+        filters=filters,
+        urgencies=[u.value for u in URGENCY_ORDER],
+        concerns=[c.value for c in Concern],
+        statuses=assessments.REVIEW_STATUSES,
+    )
+
+
+# ---------------------------------------------------------------- CSV export
+
+CSV_COLUMNS = (
+    "id",
+    "received_utc",
+    "urgency",
+    "concerns",
+    "red_flags",
+    "fired_rules",
+    "age",
+    "sex",
+    "reviewed_utc",
+    "reviewed_by",
+    "channel",
+    "language",
+    "kb_version",
+    "kb_sha256",
+    "answers_json",
+    "narrative",
+)
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def csv_rows(rows: Iterable[StoredAssessment]) -> str:
+    """The export: one line per assessment, answers as JSON, formulas neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        answers = row.intake.get("answers", {})
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    row.id,
+                    row.created_at.isoformat(),
+                    row.urgency,
+                    " ".join(row.concerns),
+                    " ".join(red_flags(row)),
+                    " ".join(r["id"] for r in row.result.get("fired_rules", [])),
+                    answers.get("age"),
+                    answers.get("sex"),
+                    row.reviewed_at.isoformat() if row.reviewed_at else "",
+                    row.reviewed_by,
+                    row.channel,
+                    row.language,
+                    row.kb_version,
+                    row.kb_sha256,
+                    json.dumps(answers, sort_keys=True, ensure_ascii=False),
+                    row.intake.get("narrative", ""),
+                )
+            ]
+        )
+    return buffer.getvalue()
+
+
+@router.get("/export.csv")
+def export_csv(request: Request) -> Response:
+    """Download the (filtered) worklist as CSV; the export is audited with every id."""
+    shared = web(request)
+    filters = _filters(request)
+    with shared.store.session() as db:
+        clinician = signed_in(request, db)
+        if clinician is None:
+            return _to_login(request)
+        rows = _select(db, filters)
+        audit.record(
+            db,
+            actor(request, clinician),
+            "export",
+            "worklist",
+            None,
+            {"filters": filters, "format": "csv", "ids": [row.id for row in rows]},
+        )
+        body = csv_rows(rows)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="backpath-worklist-{stamp}.csv"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+# ---------------------------------------------------------------- one assessment
+
+
+def source_label(source: str, words: Words) -> str:
+    """Where a finding's value came from, in words (the raw source if it has no words)."""
+    key = f"from_{source}"
+    return words(key) if f"web.{key}" in words.kb.ui_texts else source
+
+
+def _assessment_view(db: Session, row: StoredAssessment, words: Words) -> dict[str, Any]:
+    kb = words.kb
+    result = row.result
+    citations = {c["id"]: c for c in result.get("citations", [])}
+
+    def label(code: str) -> str:
+        finding = kb.findings.get(code)
+        return finding.label if finding else code
+
+    fired = []
+    for rule in result.get("fired_rules", []):
+        because = []
+        for item in rule.get("because", []):
+            finding = kb.findings.get(item["code"])
+            because.append(
+                {
+                    "code": item["code"],
+                    "label": label(item["code"]),
+                    "value": format_value(finding, item.get("value"), words),
+                    "source": source_label(item.get("source", "answer"), words),
+                    "evidence": item.get("evidence"),
+                }
+            )
+        fired.append(
+            {
+                **rule,
+                "because_view": because,
+                "source_view": [
+                    citations.get(s, {"id": s, "title": s, "url": None})
+                    for s in rule.get("sources", [])
+                ],
+            }
+        )
+    unresolved = [
+        {**item, "ask_labels": [label(code) for code in item.get("ask", [])]}
+        for item in result.get("unresolved", [])
+    ]
+    conflicts = [
+        {
+            **item,
+            "label": label(item["code"]),
+            "answer_text": format_value(kb.findings.get(item["code"]), item["answer"], words),
+            "narrative_text": format_value(kb.findings.get(item["code"]), item["narrative"], words),
+            "used_text": format_value(kb.findings.get(item["code"]), item["used"], words),
+        }
+        for item in result.get("conflicts", [])
+    ]
+    narrative = row.intake.get("narrative") or ""
+    narrative_findings = result.get("narrative", {}).get("findings", [])
+    episode_rows = assessments.episode(db, row.episode_id)
+    points = [
+        TrendPoint(
+            item.created_at,
+            item.intake.get("answers", {}).get("pain_back_nrs"),
+            item.intake.get("answers", {}).get("pain_leg_nrs"),
+            item.id == row.id,
+            {s["instrument"]: s["value"] for s in item.result.get("scores", [])},
+        )
+        for item in episode_rows
+    ]
+    scores = [
+        {
+            **item,
+            "label": item.get("stratum_label") or item.get("band_label") or "",
+            "shown_value": f"{item['value']} %"
+            if item.get("unit") == "percent"
+            else f"{item['value']} / {item['max']}",
+        }
+        for item in result.get("scores", [])
+    ]
+    return {
+        "row": row,
+        "received": _when(row.created_at),
+        "reviewed": _when(row.reviewed_at),
+        "urgency_label": words.urgency_label(row.urgency),
+        "urgency_clinician": result.get("urgency_text", {}).get("clinician", ""),
+        "flags": red_flags(row),
+        "fired": fired,
+        "unresolved": unresolved,
+        "conflicts": conflicts,
+        "answers": answer_groups(row.intake.get("answers", {}), kb, words),
+        "narrative_segments": highlight(narrative, narrative_findings) if narrative else (),
+        "narrative_findings": [
+            {**item, "label": label(item["code"])} for item in narrative_findings
+        ],
+        "narrative_unread": bool(narrative) and not row.narrative_read,
+        "trend": trend(points) if len(points) > 1 else None,
+        "scores": scores,
+        "episode": [
+            {"id": item.id, "received": _when(item.created_at), "urgency": item.urgency}
+            for item in episode_rows
+        ],
+        "notes": [
+            {"author": note.author, "when": _when(note.created_at), "text": note.text}
+            for note in row.notes
+        ],
+        "audit": [
+            {"when": _when(event.at), "who": event.actor, "what": event.action}
+            for event in audit.events(db, target_id=row.id, limit=50)
+        ],
+    }
+
+
+@router.get("/assessments/{assessment_id}")
+def assessment_page(request: Request, assessment_id: str) -> Response:
+    """One patient's assessment: answers, own words, fired rules with sources, notes."""
+    shared = web(request)
+    words = words_for(request)
+    with shared.store.session() as db:
+        clinician = signed_in(request, db)
+        if clinician is None:
+            return _to_login(request)
+        row = assessments.get_assessment(db, assessment_id)
+        if row is None:
+            return render(request, "not_found.html", status_code=404)
+        audit.record(db, actor(request, clinician), "view", "assessment", row.id)
+        view = _assessment_view(db, row, words)
+    return render(request, "clinic/assessment.html", words=words, clinician=clinician, **view)
+
+
+@router.post("/assessments/{assessment_id}/review")
+async def review(request: Request, assessment_id: str) -> Response:
+    """Set or clear the "reviewed" mark."""
+    form, ok = await _form(request)
+    if not ok:
+        return render(request, "form_expired.html", status_code=403)
+    shared = web(request)
+    reviewed = form.get("reviewed") == "1"
+    with shared.store.session() as db:
+        clinician = signed_in(request, db)
+        if clinician is None:
+            return _to_login(request)
+        row = assessments.get_assessment(db, assessment_id)
+        if row is None:
+            return render(request, "not_found.html", status_code=404)
+        assessments.set_reviewed(db, row, clinician.username, reviewed)
+        audit.record(
+            db, actor(request, clinician), "update", "assessment", row.id, {"reviewed": reviewed}
+        )
+    return RedirectResponse(f"/clinic/assessments/{assessment_id}", status_code=303)
+
+
+@router.post("/assessments/{assessment_id}/notes")
+async def add_note(request: Request, assessment_id: str) -> Response:
+    """Add a note (up to 5,000 characters)."""
+    form, ok = await _form(request)
+    if not ok:
+        return render(request, "form_expired.html", status_code=403)
+    shared = web(request)
+    text = form.get("note", "").strip()[:5000]
+    with shared.store.session() as db:
+        clinician = signed_in(request, db)
+        if clinician is None:
+            return _to_login(request)
+        row = assessments.get_assessment(db, assessment_id)
+        if row is None:
+            return render(request, "not_found.html", status_code=404)
+        if text:
+            note = assessments.add_note(db, row, clinician.username, text)
+            audit.record(
+                db,
+                actor(request, clinician),
+                "update",
+                "assessment",
+                row.id,
+                {"note_added": note.id},
+            )
+    return RedirectResponse(f"/clinic/assessments/{assessment_id}#notes", status_code=303)

@@ -1,0 +1,70 @@
+"""Settings of the web application, from arguments and ``BACKPATH_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from backpath.store import default_database_url
+
+SECRET_KEY_ENV = "BACKPATH_SECRET_KEY"
+SECURE_COOKIES_ENV = "BACKPATH_SECURE_COOKIES"
+DATA_DIR_ENV = "BACKPATH_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``create_app`` needs; the defaults suit one clinic on one machine.
+
+    ``secure_cookies`` marks cookies ``Secure`` (HTTPS only): turn it on whenever the app is
+    reached over HTTPS, which must be the case for anything but a machine's own loopback.
+    """
+
+    database_url: str
+    secret_key: str
+    data_dir: Path = Path("data")
+    secure_cookies: bool = False
+    max_body_bytes: int = 64 * 1024
+    max_narrative_chars: int = 4000
+    draft_lifetime: timedelta = timedelta(hours=12)
+    clinician_session_lifetime: timedelta = timedelta(hours=8)
+    login_window: timedelta = timedelta(minutes=15)
+    login_max_failures_per_user: int = 5
+    login_max_failures_per_client: int = 20
+    session_cookie: str = "backpath_session"
+
+
+def load_secret_key(data_dir: Path) -> str:
+    """``$BACKPATH_SECRET_KEY``, or a key kept in ``<data_dir>/secret_key`` (made once, 0600)."""
+    configured = os.environ.get(SECRET_KEY_ENV)
+    if configured:
+        return configured
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def settings_from_env(
+    database_url: str | None = None,
+    data_dir: Path | None = None,
+    secure_cookies: bool | None = None,
+) -> Settings:
+    """Settings from arguments, falling back to the environment and then to the defaults."""
+    folder = data_dir or Path(os.environ.get(DATA_DIR_ENV, "data"))
+    if secure_cookies is None:
+        secure_cookies = os.environ.get(SECURE_COOKIES_ENV, "0") == "1"
+    return Settings(
+        database_url=database_url or default_database_url(folder),
+        secret_key=load_secret_key(folder),
+        data_dir=folder,
+        secure_cookies=secure_cookies,
+    )

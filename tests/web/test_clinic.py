@@ -1,0 +1,322 @@
+"""Clinician pages: sign-in with throttling, worklist order and filters, review, notes, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backpath.intake import Intake
+from backpath.store import Store, assessments
+from backpath.store.models import AuditEvent, StoredAssessment, utcnow
+from backpath.triage import assess
+from tests.web._support import CLINICIAN, add_clinician, csrf_of, login
+
+
+def _store_case(store: Store, answers: dict, minutes_ago: int, narrative: str | None = None) -> str:
+    data: dict = {"answers": answers}
+    if narrative:
+        data["narrative"] = narrative
+    intake = Intake.from_json(data)
+    result = assess(intake, narrative_findings=() if narrative else None).to_json()
+    with store.session() as db:
+        saved = assessments.save_assessment(
+            db,
+            intake=intake.to_json(),
+            result=result,
+            channel="web",
+            narrative_read=False,
+            created_at=utcnow() - timedelta(minutes=minutes_ago),
+        )
+    return saved.assessment.id
+
+
+@pytest.fixture
+def signed_in(client: TestClient, store: Store) -> TestClient:
+    """A client signed in as a clinician."""
+    add_clinician(store)
+    assert login(client).status_code == 200
+    return client
+
+
+@pytest.fixture
+def cases(store: Store) -> dict[str, str]:
+    """Four stored assessments of different urgency and age."""
+    return {
+        "routine_old": _store_case(store, {"age": 40, "leg_pain": True}, 90),
+        "emergency_new": _store_case(store, {"age": 45, "saddle_numbness": True}, 5),
+        "urgent": _store_case(store, {"age": 30, "trauma_minor": True}, 60),
+        "emergency_old": _store_case(store, {"age": 70, "chest_pain": True}, 30),
+    }
+
+
+def _row_ids(html: str) -> list[str]:
+    return re.findall(r'<tr data-assessment="([0-9a-f]+)"', html)
+
+
+def test_clinic_needs_sign_in(client: TestClient) -> None:
+    """The worklist redirects to the sign-in page when nobody is signed in."""
+    page = client.get("/clinic", follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/clinic/login")
+
+
+def test_wrong_password_is_refused_and_audited(client: TestClient, store: Store) -> None:
+    """A wrong password gives 401 with a message, and the failure is in the audit log."""
+    add_clinician(store)
+    page = login(client, password="not the password")
+    assert page.status_code == 401
+    assert "Wrong username or password" in page.text
+    with store.session() as db:
+        assert db.query(AuditEvent).filter_by(action="login_failed").count() == 1
+
+
+def test_sign_in_is_throttled_after_repeated_failures(client: TestClient, store: Store) -> None:
+    """After five failures, even the right password is refused for a while (429)."""
+    add_clinician(store)
+    for _ in range(5):
+        assert login(client, password="wrong password!").status_code == 401
+    page = login(client)
+    assert page.status_code == 429
+    assert "retry-after" in page.headers
+
+
+def test_sign_in_needs_csrf(client: TestClient, store: Store) -> None:
+    """A sign-in form without the CSRF token is refused."""
+    add_clinician(store)
+    client.get("/clinic/login")
+    page = client.post("/clinic/login", data={"username": CLINICIAN[0], "password": CLINICIAN[1]})
+    assert page.status_code == 403
+
+
+def test_session_cookie_is_http_only_and_same_site(client: TestClient, store: Store) -> None:
+    """The session cookie is signed, HttpOnly and SameSite=Lax."""
+    add_clinician(store)
+    page = client.get("/clinic/login")
+    response = client.post(
+        "/clinic/login",
+        data={"csrf_token": csrf_of(page.text), "username": CLINICIAN[0], "password": CLINICIAN[1]},
+        follow_redirects=False,
+    )
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+
+
+def test_secure_cookie_flag_when_configured(tmp_path) -> None:
+    """With secure_cookies on, the session cookie is marked Secure."""
+    from tests.web._support import make_app
+
+    app, store = make_app(tmp_path, secure_cookies=True)
+    with TestClient(app, base_url="https://testserver") as client:
+        page = client.get("/")
+    assert "secure" in page.headers["set-cookie"].lower()
+    store.dispose()
+
+
+def test_worklist_is_sorted_by_urgency_then_waiting_time(
+    signed_in: TestClient, cases: dict[str, str]
+) -> None:
+    """Emergencies first (longest waiting first), then urgent, then routine."""
+    page = signed_in.get("/clinic")
+    assert _row_ids(page.text) == [
+        cases["emergency_old"],
+        cases["emergency_new"],
+        cases["urgent"],
+        cases["routine_old"],
+    ]
+
+
+def test_worklist_shows_red_flag_badges(signed_in: TestClient, cases: dict[str, str]) -> None:
+    """Rows carry badges for the concerns of urgent and emergency rules."""
+    page = signed_in.get("/clinic")
+    row = re.search(rf'<tr data-assessment="{cases["emergency_new"]}".*?</tr>', page.text, re.S)
+    assert row
+    assert "Cauda equina" in row.group(0)
+
+
+def test_worklist_filters(signed_in: TestClient, cases: dict[str, str]) -> None:
+    """Filtering by urgency and by concern narrows the list."""
+    only_urgent = signed_in.get("/clinic?urgency=urgent")
+    assert _row_ids(only_urgent.text) == [cases["urgent"]]
+    cauda = signed_in.get("/clinic?concern=cauda_equina")
+    assert _row_ids(cauda.text) == [cases["emergency_new"]]
+
+
+def test_review_mark_moves_a_patient_off_the_open_list(
+    signed_in: TestClient, store: Store, cases: dict[str, str]
+) -> None:
+    """Marking reviewed hides the row from "to review" and shows it under "reviewed"."""
+    target = cases["emergency_new"]
+    page = signed_in.get(f"/clinic/assessments/{target}")
+    done = signed_in.post(
+        f"/clinic/assessments/{target}/review",
+        data={"csrf_token": csrf_of(page.text), "reviewed": "1"},
+    )
+    assert "Reviewed by Dr Lee" in done.text or "Reviewed by dr.lee" in done.text
+    assert target not in _row_ids(signed_in.get("/clinic").text)
+    assert _row_ids(signed_in.get("/clinic?status=reviewed").text) == [target]
+    with store.session() as db:
+        row = db.get(StoredAssessment, target)
+        assert row is not None
+        assert row.reviewed_by == CLINICIAN[0]
+        update = db.query(AuditEvent).filter_by(action="update", target_id=target).one()
+    assert update.actor == f"clinician:{CLINICIAN[0]}"
+    assert update.detail == {"reviewed": True}
+
+
+def test_patient_page_shows_rules_sources_answers_and_notes(
+    signed_in: TestClient, store: Store, cases: dict[str, str]
+) -> None:
+    """The patient page lists fired rules with sources and answers; notes can be added."""
+    target = cases["emergency_new"]
+    page = signed_in.get(f"/clinic/assessments/{target}")
+    assert 'data-rule="ces_new_bladder_bowel_saddle_sexual"' in page.text
+    assert "https://" in page.text  # source links
+    assert 'data-code="saddle_numbness"' in page.text
+    saved = signed_in.post(
+        f"/clinic/assessments/{target}/notes",
+        data={"csrf_token": csrf_of(page.text), "note": "Phoned: on the way to ED."},
+    )
+    assert "Phoned: on the way to ED." in saved.text
+    with store.session() as db:
+        events = [(e.action, e.detail) for e in db.query(AuditEvent).filter_by(target_id=target)]
+    assert ("view", {}) in events
+    assert any(action == "update" and "note_added" in detail for action, detail in events)
+
+
+def test_patient_page_highlights_narrative_evidence(signed_in: TestClient, store: Store) -> None:
+    """Narrative findings are highlighted by their character spans."""
+    text = "I have had a fever since Monday."
+    intake = Intake.from_json({"answers": {"age": 50}, "narrative": text})
+    from backpath.intake import NarrativeFinding
+
+    found = [NarrativeFinding("fever", True, "affirmed", "a fever", (11, 18))]
+    result = assess(intake, narrative_findings=found).to_json()
+    with store.session() as db:
+        saved = assessments.save_assessment(
+            db, intake=intake.to_json(), result=result, channel="api", narrative_read=True
+        )
+    page = signed_in.get(f"/clinic/assessments/{saved.assessment.id}")
+    assert (
+        '<mark title="fever (affirmed)" data-findings="fever (affirmed)">a fever</mark>'
+        in page.text
+    )
+    assert "I have had " in page.text
+
+
+def test_patient_page_draws_the_pain_trend_of_an_episode(
+    signed_in: TestClient, store: Store
+) -> None:
+    """Follow-ups in one episode give a pain-score chart with one point per assessment."""
+    first = Intake.from_json({"answers": {"age": 50, "pain_back_nrs": 8, "pain_leg_nrs": 6}})
+    second = Intake.from_json({"answers": {"age": 50, "pain_back_nrs": 4, "pain_leg_nrs": 2}})
+    with store.session() as db:
+        a = assessments.save_assessment(
+            db,
+            intake=first.to_json(),
+            result=assess(first).to_json(),
+            channel="web",
+            narrative_read=False,
+            created_at=utcnow() - timedelta(days=14),
+        )
+        b = assessments.save_assessment(
+            db,
+            intake=second.to_json(),
+            result=assess(second).to_json(),
+            channel="web",
+            narrative_read=False,
+            episode_id=a.assessment.episode_id,
+        )
+    page = signed_in.get(f"/clinic/assessments/{b.assessment.id}")
+    assert '<svg class="trend"' in page.text
+    assert page.text.count('class="dot-back"') == 2
+    assert page.text.count('class="dot-leg"') == 2
+
+
+def test_csv_export_is_audited_and_neutralises_formulas(
+    signed_in: TestClient, store: Store
+) -> None:
+    """The CSV has one row per assessment; cells starting with = are quoted; export audited."""
+    _store_case(store, {"age": 30}, 1, narrative='=HYPERLINK("http://evil")')
+    response = signed_in.get("/clinic/export.csv?status=all")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 1
+    assert rows[0]["narrative"].startswith("'=")
+    with store.session() as db:
+        export = db.query(AuditEvent).filter_by(action="export").one()
+    assert export.detail["ids"] == [rows[0]["id"]]
+
+
+def test_sign_out_ends_the_session_on_the_server(
+    client: TestClient, store: Store, cases: dict[str, str]
+) -> None:
+    """After signing out, a copy of the old cookie no longer opens the worklist."""
+    add_clinician(store)
+    login(client)
+    old_cookies = dict(client.cookies)
+    page = client.get("/clinic")
+    client.post("/clinic/logout", data={"csrf_token": csrf_of(page.text)})
+    client.cookies.clear()
+    for name, value in old_cookies.items():
+        client.cookies.set(name, value)
+    assert client.get("/clinic", follow_redirects=False).status_code == 303
+
+
+def test_disabled_clinician_cannot_sign_in(client: TestClient, store: Store) -> None:
+    """A disabled account is refused like a wrong password."""
+    from backpath.store import accounts
+
+    add_clinician(store)
+    with store.session() as db:
+        clinician = accounts.get_clinician(db, CLINICIAN[0])
+        assert clinician is not None
+        accounts.set_active(db, clinician, False)
+    assert login(client).status_code == 401
+
+
+def test_login_redirect_stays_on_this_site(client: TestClient, store: Store) -> None:
+    """The ``next`` target after sign-in can only be a clinic page (no open redirect)."""
+    add_clinician(store)
+    page = client.get("/clinic/login?next=https://evil.example/")
+    assert 'name="next" value="/clinic"' in page.text
+
+
+def test_patient_page_lists_questionnaire_scores_over_the_episode(
+    signed_in: TestClient, store: Store
+) -> None:
+    """STarT Back scores appear with their risk group, and per follow-up in the trend table."""
+    first = Intake.from_json(
+        {"answers": {"age": 40, "pain_back_nrs": 7}, "instruments": {"startback": [1] * 9}}
+    )
+    second = Intake.from_json(
+        {"answers": {"age": 40, "pain_back_nrs": 3}, "instruments": {"startback": [0] * 9}}
+    )
+    with store.session() as db:
+        a = assessments.save_assessment(
+            db,
+            intake=first.to_json(),
+            result=assess(first).to_json(),
+            channel="web",
+            narrative_read=False,
+            created_at=utcnow() - timedelta(days=30),
+        )
+        b = assessments.save_assessment(
+            db,
+            intake=second.to_json(),
+            result=assess(second).to_json(),
+            channel="web",
+            narrative_read=False,
+            episode_id=a.assessment.episode_id,
+        )
+    page = signed_in.get(f"/clinic/assessments/{b.assessment.id}")
+    assert '<tr data-instrument="startback">' in page.text
+    assert "Low risk" in page.text
+    assert '<th scope="col">startback</th>' in page.text
+    assert "<td>9</td>" in page.text

@@ -1,0 +1,388 @@
+"""The patient intake over plain HTTP: pages, controls, validation, emergency screen."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backpath.kb import KnowledgeBase
+from backpath.store import Store
+from backpath.store.models import Draft
+from backpath.vocabulary import Urgency
+from tests.web._support import ROUTINE, SELF_CARE, Patient, all_red_flags_no, esc, urgency_of
+
+
+def test_landing_page_offers_start_and_says_when_not_to_use_it(
+    client: TestClient, kb: KnowledgeBase
+) -> None:
+    """The start page shows its words from web.yaml and a Start form with a CSRF token."""
+    page = client.get("/")
+    assert page.status_code == 200
+    assert kb.ui("web.landing_title") in page.text
+    assert kb.ui("web.landing_unwell") in page.text
+    assert 'action="/intake"' in page.text
+    assert 'name="csrf_token"' in page.text
+
+
+def test_pages_follow_the_questionnaire_in_order(client: TestClient, kb: KnowledgeBase) -> None:
+    """The intake shows one questionnaire section per page, in questionnaire.yaml order."""
+    patient = Patient(client)
+    patient.start()
+    seen: list[str] = []
+    while not patient.on_narrative_page():
+        section_id = patient.section()
+        if section_id and section_id not in seen:
+            seen.append(section_id)
+        patient.submit({})
+    assert seen == [section.id for section in kb.sections]
+
+
+def test_every_question_control_is_named_by_its_finding_code(
+    client: TestClient, kb: KnowledgeBase
+) -> None:
+    """Every questionnaire question appears with a control whose name is its finding code."""
+    patient = Patient(client)
+    patient.start()
+    # "Not sure" to every question makes every conditional question relevant too.
+    found: set[str] = set()
+    for _ in range(40):
+        if patient.on_emergency_screen():
+            patient.emergency("continue")
+            continue
+        if patient.on_narrative_page():
+            break
+        for code in patient.shown():
+            assert re.search(rf'name="{code}"', patient.page.text), code
+            found.add(code)
+        radios = [c for c in patient.shown() if f'type="radio" name="{c}"' in patient.page.text]
+        assert patient.submit(dict.fromkeys(radios, "not_sure")).status_code == 200
+    asked = {q.code for section in kb.sections for q in section.questions}
+    assert found == asked
+
+
+def test_yes_no_questions_have_yes_no_and_not_sure(client: TestClient) -> None:
+    """A yes/no question offers yes, no and "not sure" radios under its finding code."""
+    patient = Patient(client)
+    patient.start()
+    for value in ("yes", "no", "not_sure"):
+        assert f'type="radio" name="back_pain" value="{value}"' in patient.page.text
+
+
+def test_not_sure_means_unknown_in_the_stored_intake(client: TestClient, store: Store) -> None:
+    """Answering "not sure" leaves the finding out of the intake (unknown), never "no"."""
+    patient = Patient(client)
+    patient.complete({"back_pain": "not_sure", "age": "50"})
+    with store.session() as db:
+        from backpath.store.models import StoredAssessment
+
+        row = db.query(StoredAssessment).one()
+    assert "back_pain" not in row.intake["answers"]
+    assert row.intake["answers"]["age"] == 50
+
+
+def test_invalid_number_reshows_the_page_naming_the_field_and_keeps_answers(
+    client: TestClient, kb: KnowledgeBase, store: Store
+) -> None:
+    """A bad age re-shows the page (422) naming the question; the other answers are kept."""
+    patient = Patient(client)
+    patient.start()
+    page = patient.submit({"age": "forty", "back_pain": "yes", "sex": "female"})
+    assert page.status_code == 422
+    assert 'id="error-summary"' in page.text
+    assert f'<a href="#q-age">{kb.findings["age"].question}</a>' in page.text
+    assert 'value="forty"' in page.text
+    assert 'name="back_pain" value="yes" checked' in page.text
+    with store.session() as db:
+        state = db.query(Draft).one().state
+    assert state["answers"] == {"back_pain": True, "sex": "female"}
+    page = patient.submit({"age": "41", "back_pain": "yes", "sex": "female"})
+    assert page.status_code == 200
+    assert "/intake/section/bladder_bowel_saddle" in str(page.url)
+
+
+@pytest.mark.parametrize("bad", ["-3", "121", "4.5", "1e3"])
+def test_out_of_range_ages_are_rejected(client: TestClient, bad: str) -> None:
+    """Ages outside the finding's range or not whole numbers are refused, not guessed."""
+    patient = Patient(client)
+    patient.start()
+    assert patient.submit({"age": bad}).status_code == 422
+
+
+def test_back_keeps_answers(client: TestClient) -> None:
+    """Going back saves the page and shows the earlier page with its answers."""
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "33", "back_pain": "yes"})
+    page = patient.submit({"urinary_retention": "no"}, nav="back")
+    assert 'value="33"' in page.text
+    page = patient.submit({})
+    assert 'name="urinary_retention" value="no" checked' in page.text
+
+
+def test_saddle_numbness_shows_the_emergency_screen_at_once(
+    client: TestClient, kb: KnowledgeBase
+) -> None:
+    """Saddle numbness answered yes goes straight to the emergency screen after that page."""
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "45", "back_pain": "yes"})
+    page = patient.submit({"saddle_numbness": "yes"})
+    assert str(page.url).endswith("/intake/emergency")
+    assert kb.ui("web.emergency_title") in page.text
+    assert esc(kb.urgencies[Urgency.EMERGENCY].action) in page.text
+    assert kb.ui("web.emergency_continue") in page.text
+
+
+def test_emergency_screen_continue_returns_to_the_follow_up_question(client: TestClient) -> None:
+    """Continuing after the emergency screen shows the question the answer made relevant."""
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "45", "back_pain": "yes"})
+    patient.submit({"saddle_numbness": "yes"})
+    page = patient.emergency("continue")
+    assert "/intake/section/bladder_bowel_saddle" in str(page.url)
+    assert 'name="cauda_equina_symptoms_days"' in page.text
+
+
+def test_emergency_screen_is_shown_once(client: TestClient) -> None:
+    """After the emergency screen, later red flags do not interrupt again."""
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "45", "back_pain": "yes"})
+    patient.submit({"saddle_numbness": "yes"})
+    patient.emergency("continue")
+    patient.submit({"saddle_numbness": "yes", "cauda_equina_symptoms_days": "1"})
+    page = patient.submit({"chest_pain": "yes"})
+    assert not patient.on_emergency_screen()
+    assert "/intake/section/legs" in str(page.url)
+
+
+def test_emergency_finish_now_stores_and_shows_emergency_result(client: TestClient) -> None:
+    """ "Finish now" on the emergency screen stores the answers and shows the emergency result."""
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "45", "back_pain": "yes"})
+    patient.submit({"saddle_numbness": "yes"})
+    page = patient.emergency("finish")
+    assert "/r/" in str(page.url)
+    assert urgency_of(page.text) == ["emergency"]
+
+
+def test_emergency_path_ends_with_emergency_result(client: TestClient) -> None:
+    """Going through the whole intake with saddle numbness ends on data-urgency=emergency."""
+    page = Patient(client).complete({"age": "45", "back_pain": "yes", "saddle_numbness": "yes"})
+    assert urgency_of(page.text) == ["emergency"]
+
+
+def test_conditional_question_appears_after_its_trigger(client: TestClient) -> None:
+    """'Below the knee?' is asked on the same page once leg pain is answered yes."""
+    patient = Patient(client)
+    patient.start()
+    patient.advance_to("legs")
+    assert "leg_pain_below_knee" not in patient.shown()
+    page = patient.submit({"leg_pain": "yes"})
+    assert "leg_pain_below_knee" in patient.shown()
+    assert "?more=1" in str(page.url)
+
+
+def test_conditional_question_is_skipped_when_its_trigger_is_no(client: TestClient) -> None:
+    """With leg pain answered no, 'below the knee?' is never asked."""
+    patient = Patient(client)
+    patient.start()
+    patient.advance_to("legs")
+    page = patient.submit({"leg_pain": "no", "leg_weakness": "no", "foot_drop": "no"})
+    assert "/intake/section/health" in str(page.url)
+
+
+def test_unanswered_trigger_still_asks_the_follow_up(client: TestClient) -> None:
+    """A skipped trigger is unknown, not "no", so its follow-up question is still asked."""
+    patient = Patient(client)
+    patient.start()
+    patient.advance_to("legs")
+    patient.submit({"leg_pain": "no"})
+    assert "weakness_worsening" in patient.shown()
+
+
+def test_self_care_path(client: TestClient) -> None:
+    """Every red flag answered no with short back pain only ends in self-care."""
+    answers = {**all_red_flags_no(), **SELF_CARE}
+    page = Patient(client).complete(answers)
+    assert urgency_of(page.text) == ["self_care"]
+
+
+def test_routine_path(client: TestClient) -> None:
+    """Leg pain and numbness without red flags ends in a routine result."""
+    answers = {**all_red_flags_no(), **ROUTINE}
+    page = Patient(client).complete(answers)
+    assert urgency_of(page.text) == ["routine"]
+
+
+def test_skipping_everything_is_never_self_care(client: TestClient) -> None:
+    """An intake with nothing answered is not self-care (unknown is never "no")."""
+    page = Patient(client).complete({})
+    assert urgency_of(page.text) != ["self_care"]
+
+
+def test_body_map_and_checklist_fill_pain_regions(client: TestClient, store: Store) -> None:
+    """The pain page draws the body map and its checklist fills pain_regions."""
+    patient = Patient(client)
+    patient.start()
+    patient.advance_to("pain")
+    assert 'class="body-map"' in patient.page.text
+    assert 'data-region="thigh_left"' in patient.page.text
+    page = patient.submit({"pain_regions": ["lower_back_left", "thigh_left", "calf_left"]})
+    assert page.status_code == 200
+    with store.session() as db:
+        state = db.query(Draft).one().state
+    assert state["answers"]["pain_regions"] == ["lower_back_left", "thigh_left", "calf_left"]
+
+
+def test_unknown_region_is_refused(client: TestClient) -> None:
+    """A body-map value that is not a region of the vocabulary is refused."""
+    patient = Patient(client)
+    patient.start()
+    patient.advance_to("pain")
+    assert patient.submit({"pain_regions": ["elbow_left"]}).status_code == 422
+
+
+def test_narrative_too_long_is_refused_naming_the_field(
+    client: TestClient, kb: KnowledgeBase
+) -> None:
+    """A narrative over the limit re-shows the page with the error and keeps the text."""
+    patient = Patient(client)
+    patient.start()
+    patient.advance_to(kb.sections[-1].id)
+    patient.submit({})
+    page = patient.narrative("x" * 5000)
+    assert page.status_code == 422
+    assert 'href="#f-narrative"' in page.text
+    assert "xxxx" in page.text
+
+
+def test_expired_draft_goes_back_to_start(client: TestClient, kb: KnowledgeBase) -> None:
+    """Without a draft, a question page sends the person to the start page with a notice."""
+    page = client.get("/intake/section/start")
+    assert str(page.url).endswith("/?expired=1")
+    assert kb.ui("web.draft_expired") in page.text
+
+
+def test_unknown_section_is_404(client: TestClient) -> None:
+    """A section that is not in the questionnaire is a 404 page."""
+    Patient(client).start()
+    assert client.get("/intake/section/nope").status_code == 404
+
+
+def test_finishing_deletes_the_draft(client: TestClient, store: Store) -> None:
+    """Once the assessment is stored, the draft with the answers is removed."""
+    Patient(client).complete({"age": "30"})
+    with store.session() as db:
+        assert db.query(Draft).count() == 0
+
+
+def test_language_from_query_session_and_accept_language(client: TestClient) -> None:
+    """?lang= picks the language and is remembered; Accept-Language is the fallback."""
+    assert '<html lang="es"' in client.get("/?lang=es").text
+    assert '<html lang="es"' in client.get("/").text
+    assert '<html lang="en"' in client.get("/?lang=en").text
+    assert '<html lang="en"' in client.get("/?lang=xx").text
+
+
+def test_accept_language_is_used_without_a_choice(app_and_store: tuple) -> None:
+    """A browser asking for Spanish first gets Spanish."""
+    with TestClient(app_and_store[0]) as fresh:
+        page = fresh.get("/", headers={"accept-language": "es-ES,es;q=0.9,en;q=0.5"})
+    assert '<html lang="es"' in page.text
+
+
+def test_intake_language_is_stored(client: TestClient, store: Store) -> None:
+    """The stored intake records the language the person used."""
+    client.get("/?lang=es")
+    Patient(client).complete({"age": "30"})
+    with store.session() as db:
+        from backpath.store.models import StoredAssessment
+
+        row = db.query(StoredAssessment).one()
+    assert row.intake["language"] == "es"
+    assert row.result["language"] == "es"
+
+
+def _to_questionnaire(patient: Patient, kb: KnowledgeBase) -> None:
+    patient.start()
+    patient.advance_to(kb.sections[-1].id, {"age": "40", "back_pain": "yes"})
+    patient.submit({})
+
+
+def test_startback_is_offered_after_the_sections_in_english(
+    client: TestClient, kb: KnowledgeBase, store: Store
+) -> None:
+    """STarT Back follows the last section (as in `backpath assess`) and its scores are kept."""
+    patient = Patient(client)
+    _to_questionnaire(patient, kb)
+    assert str(patient.page.url).endswith("/intake/questionnaire/startback")
+    assert 'name="startback.bothersomeness"' in patient.page.text
+    # items 1-8: option 1 = agree (score 1); item 9: option 3 = "very much" (score 1)
+    from backpath.instruments import get_instrument
+
+    items = get_instrument("startback").items
+    data = {"csrf_token": patient.csrf, "nav": "next"}
+    for item in items:
+        data[f"startback.{item.id}"] = "3" if item.id == "bothersomeness" else "1"
+    patient.page = client.post("/intake/questionnaire/startback", data=data)
+    assert patient.on_narrative_page()
+    page = patient.narrative("")
+    assert urgency_of(page.text)
+    with store.session() as db:
+        from backpath.store.models import StoredAssessment
+
+        row = db.query(StoredAssessment).one()
+    assert row.intake["instruments"]["startback"] == [1] * 9
+    scores = {s["instrument"]: s for s in row.result["scores"]}
+    assert scores["startback"]["stratum"] == "high"
+
+
+def test_startback_half_answered_asks_for_all_or_none(
+    client: TestClient, kb: KnowledgeBase
+) -> None:
+    """A partly answered STarT Back comes back (422) with a message; nothing is guessed."""
+    patient = Patient(client)
+    _to_questionnaire(patient, kb)
+    data = {"csrf_token": patient.csrf, "nav": "next", "startback.leg_pain_spread": "1"}
+    page = client.post("/intake/questionnaire/startback", data=data)
+    assert page.status_code == 422
+    assert kb.ui("web.questionnaire_incomplete") in page.text
+    assert 'name="startback.leg_pain_spread" value="1" checked' in page.text
+
+
+def test_startback_can_be_skipped(client: TestClient, kb: KnowledgeBase) -> None:
+    """ "Skip these questions" goes on to "Anything else?" without scores."""
+    patient = Patient(client)
+    _to_questionnaire(patient, kb)
+    page = client.post(
+        "/intake/questionnaire/startback", data={"csrf_token": patient.csrf, "nav": "skip"}
+    )
+    assert 'action="/intake/anything-else"' in page.text
+    back = client.post(
+        "/intake/anything-else", data={"csrf_token": patient.csrf, "narrative": "", "nav": "back"}
+    )
+    assert str(back.url).endswith("/intake/questionnaire/startback")
+
+
+def test_startback_is_not_offered_in_spanish_or_in_an_emergency(
+    client: TestClient, kb: KnowledgeBase
+) -> None:
+    """Only English items exist, and an emergency goes straight on (as in the terminal)."""
+    client.get("/?lang=es")
+    patient = Patient(client)
+    _to_questionnaire(patient, kb)
+    assert patient.on_narrative_page()
+    client.get("/?lang=en")
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "40"})
+    patient.submit({"saddle_numbness": "yes"})
+    patient.emergency("continue")
+    patient.advance_to(kb.sections[-1].id)
+    patient.submit({})
+    assert patient.on_narrative_page()
