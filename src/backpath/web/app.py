@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,6 +23,7 @@ from backpath.web.intake import Questionnaire
 from backpath.web.pages import STATIC_DIR, Web, make_environment, render
 from backpath.web.security import SecurityMiddleware
 from backpath.web.settings import Settings
+from backpath.web.triage import narrative_reader_available
 
 API_DESCRIPTION = """
 Triage for back pain that spreads into the leg. `POST /api/v1/triage` is stateless and
@@ -28,6 +32,21 @@ the knowledge-base version (committed before the response). `GET /api/v1/assessm
 needs a signed-in clinician (session cookie from `/clinic/login`). Errors name the field:
 `{"error": {"field": "answers.age", "message": "..."}}`.
 """
+
+
+def _warm_narrative_reader() -> None:
+    """Build the narrative pipeline once (several seconds) before the first patient needs it."""
+    from backpath.nlp import read_narrative
+
+    read_narrative("My back hurts.")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start warming the narrative reader in the background; the app answers meanwhile."""
+    if narrative_reader_available():
+        threading.Thread(target=_warm_narrative_reader, name="warm-nlp", daemon=True).start()
+    yield
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -44,6 +63,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        lifespan=_lifespan,
     )
     templates = make_environment()
     app.state.web = Web(
