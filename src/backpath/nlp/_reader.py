@@ -195,7 +195,8 @@ def _target_mentions(
             other.code in entry.yields_to
             and other.start <= mention.start
             and mention.end <= other.end
-            and (other.end - other.start) > (mention.end - mention.start)
+            and (other.end - other.start) >= (mention.end - mention.start)
+            and other.code != mention.code
             for other in kept
         ):
             continue
