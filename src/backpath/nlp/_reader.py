@@ -195,8 +195,16 @@ def _target_mentions(
             other.code in entry.yields_to
             and other.start <= mention.start
             and mention.end <= other.end
-            and (other.end - other.start) >= (mention.end - mention.start)
             and other.code != mention.code
+            and (
+                (other.end - other.start) > (mention.end - mention.start)
+                # An equally long phrase wins only if it does not yield back (two codes
+                # named by one anchor phrase must not cancel each other out).
+                or (
+                    (other.end - other.start) == (mention.end - mention.start)
+                    and mention.code not in (other.entry.yields_to if other.entry else ())
+                )
+            )
             for other in kept
         ):
             continue
