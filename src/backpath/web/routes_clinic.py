@@ -470,6 +470,25 @@ def assessment_page(request: Request, assessment_id: str) -> Response:
     return render(request, "clinic/assessment.html", words=words, clinician=clinician, **view)
 
 
+@router.get("/assessments/{assessment_id}/handout.pdf")
+def assessment_handout(request: Request, assessment_id: str) -> Response:
+    """The patient's handout as a PDF, in the patient's language (export is audited)."""
+    from backpath.web.handout import handout_response
+
+    shared = web(request)
+    with shared.store.session() as db:
+        clinician = signed_in(request, db)
+        if clinician is None:
+            return _to_login(request)
+        row = assessments.get_assessment(db, assessment_id)
+        if row is None:
+            return render(request, "not_found.html", status_code=404)
+        audit.record(db, actor(request, clinician), "export", "assessment", row.id, {"as": "handout"})
+        stored = row.intake
+    language = stored.get("language", "en") if isinstance(stored, dict) else "en"
+    return handout_response(request, stored, language, as_pdf=True)
+
+
 @router.post("/assessments/{assessment_id}/review")
 async def review(request: Request, assessment_id: str) -> Response:
     """Set or clear the "reviewed" mark."""

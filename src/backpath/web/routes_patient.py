@@ -495,6 +495,27 @@ def result_print(request: Request, token: str) -> Response:
     )
 
 
+@router.get("/r/{token}/handout.pdf")
+def result_handout_pdf(request: Request, token: str) -> Response:
+    """The personalised handout as a PDF (same content as the printable handout)."""
+    return _handout(request, token, as_pdf=True)
+
+
+@router.get("/r/{token}/handout")
+def result_handout_html(request: Request, token: str) -> Response:
+    """The personalised handout as a printable web page."""
+    return _handout(request, token, as_pdf=False)
+
+
+def _handout(request: Request, token: str, as_pdf: bool) -> Response:
+    from backpath.web.handout import handout_response
+
+    row = _result_or_404(request, token, "export")
+    if row is None:
+        return render(request, "result_not_found.html", status_code=404)
+    return handout_response(request, row.intake, words_for(request).language, as_pdf)
+
+
 @router.post("/r/{token}/follow-up")
 async def follow_up(request: Request, token: str) -> Response:
     """Start follow-up questions in the same episode (age and sex carried over)."""
