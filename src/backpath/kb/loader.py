@@ -113,6 +113,15 @@ class KnowledgeBase:
         return self.manifest.languages
 
     @cached_property
+    def fragments(self) -> dict[tuple[str, ...], Any]:
+        """Memo of static Result-JSON fragments (a rule's words, a source's citation) by key.
+
+        The knowledge base is immutable, so these never go stale; they keep serialising a
+        result cheap (the web API's hot path).
+        """
+        return {}
+
+    @cached_property
     def implications(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """(code, implied codes) for every finding that implies others (hot path: cached)."""
         return tuple((f.code, f.implies) for f in self.findings.values() if f.implies)

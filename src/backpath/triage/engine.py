@@ -73,15 +73,22 @@ class FiredRule:
     def to_json(self, kb: KnowledgeBase, language: str) -> dict[str, Any]:
         """Serialise with patient words in ``language`` and clinician words in English."""
         spec = self.rule.spec
+        key = ("fired", spec.id, language)
+        static = kb.fragments.get(key)
+        if static is None:
+            static = kb.fragments[key] = {
+                "id": spec.id,
+                "title": kb.text(f"rule.{spec.id}.title", language, spec.title),
+                "urgency": spec.urgency.value,
+                "concern": spec.concern.value,
+                "patient_message": kb.text(f"rule.{spec.id}.patient", language, spec.patient),
+                "clinician_message": spec.clinician,
+                "sources": spec.sources,
+            }
         return {
-            "id": spec.id,
-            "title": kb.text(f"rule.{spec.id}.title", language, spec.title),
-            "urgency": spec.urgency.value,
-            "concern": spec.concern.value,
+            **static,
             "because": [e.to_json() for e in self.because],
-            "patient_message": kb.text(f"rule.{spec.id}.patient", language, spec.patient),
-            "clinician_message": spec.clinician,
-            "sources": list(spec.sources),
+            "sources": list(static["sources"]),
         }
 
 
@@ -98,8 +105,8 @@ class UnresolvedRule:
         return {
             "id": spec.id,
             "title": spec.title,
-            "urgency": spec.urgency.value,
-            "concern": spec.concern.value,
+            "urgency": spec.urgency._value_,
+            "concern": spec.concern._value_,
             "ask": list(self.ask),
         }
 
@@ -150,10 +157,13 @@ class Assessment:
         for block_id in (*self.advice, *self.next_steps, *self.safety_net):
             ids.extend(self.kb.advice[block_id].sources)
         out = []
+        fragments = self.kb.fragments
         for source_id in dict.fromkeys(ids):
-            source = self.kb.sources[source_id]
-            out.append(
-                {
+            key = ("source", source_id)
+            citation = fragments.get(key)
+            if citation is None:
+                source = self.kb.sources[source_id]
+                citation = fragments[key] = {
                     "id": source.id,
                     "title": source.title,
                     "publisher": source.publisher,
@@ -161,20 +171,25 @@ class Assessment:
                     "url": source.url,
                     "doi": source.doi,
                 }
-            )
+            out.append(dict(citation))
         return out
 
     def _blocks(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         kb, lang = self.kb, self.language
-        return [
-            {
-                "id": block_id,
-                "kind": kb.advice[block_id].kind,
-                "title": kb.text(f"advice.{block_id}.title", lang, kb.advice[block_id].title),
-                "text": kb.text(f"advice.{block_id}.body", lang, kb.advice[block_id].body),
-            }
-            for block_id in ids
-        ]
+        out = []
+        for block_id in ids:
+            key = ("block", block_id, lang)
+            block = kb.fragments.get(key)
+            if block is None:
+                advice = kb.advice[block_id]
+                block = kb.fragments[key] = {
+                    "id": block_id,
+                    "kind": advice.kind,
+                    "title": kb.text(f"advice.{block_id}.title", lang, advice.title),
+                    "text": kb.text(f"advice.{block_id}.body", lang, advice.body),
+                }
+            out.append(dict(block))
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The public Result JSON (DESIGN.md)."""
