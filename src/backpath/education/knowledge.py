@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from backpath.education.schema import (
     BlockSelection,
@@ -26,6 +26,7 @@ from backpath.education.schema import (
 )
 from backpath.errors import ConditionError, KnowledgeError
 from backpath.kb import KnowledgeBase
+from backpath.kb.validation import validation_problems
 from backpath.logic.conditions import Compare, Is, Missing, parse, walk
 from backpath.vocabulary import FindingType, FindingValue, Urgency
 
@@ -73,45 +74,7 @@ def term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def _format_validation(exc: ValidationError, data: Any, rel: str) -> list[str]:
-    problems = []
-    for error in exc.errors():
-        loc = error["loc"]
-        where = ".".join(str(part) for part in loc)
-        node: Any = data
-        ident = "(file)"
-        for part in loc:
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                break
-            if isinstance(node, dict):
-                for key in ("id", "block"):
-                    if isinstance(node.get(key), str):
-                        ident = node[key]
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            valid = _valid_keys(HandoutFile, loc)
-            if valid:
-                message = f"unknown key; valid keys: {', '.join(valid)}"
-        problems.append(f"{rel}: {ident}: {where}: {message}")
-    return problems
-
-
-def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        info = getattr(current, "model_fields", {}).get(part)
-        if info is None:
-            return []
-        candidates = [info.annotation, *getattr(info.annotation, "__args__", ())]
-        nested = [getattr(c, "__args__", ()) for c in candidates]
-        flat = [*candidates, *(item for group in nested for item in group)]
-        current = next((c for c in flat if isinstance(c, type) and issubclass(c, BaseModel)), None)
-        if current is None:
-            return []
-    return sorted(getattr(current, "model_fields", {}))
+    return validation_problems(exc, data, rel, HandoutFile, id_keys=("id", "block"))
 
 
 def _check_condition(

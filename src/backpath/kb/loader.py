@@ -32,6 +32,7 @@ from backpath.kb.schema import (
     UrgenciesFile,
     UrgencyDef,
 )
+from backpath.kb.validation import validation_problems
 from backpath.logic.conditions import (
     All,
     Answers,
@@ -196,52 +197,8 @@ def _validate(model: type[M], data: Any, rel: str, problems: _Problems) -> M | N
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            loc = error["loc"]
-            ident = _locate_id(data, loc)
-            where = ".".join(str(part) for part in loc)
-            message = error["msg"]
-            if error["type"] == "extra_forbidden":
-                valid = _valid_keys(model, loc)
-                message = f"unknown key; valid keys: {', '.join(valid)}" if valid else message
-            problems.add(rel, ident, f"{where}: {message}")
+        problems.items.extend(validation_problems(exc, data, rel, model))
     return None
-
-
-def _locate_id(data: Any, loc: tuple[Any, ...]) -> str:
-    """Find the ``id``/``code`` of the list entry an error points into."""
-    node = data
-    found = "(file)"
-    for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-        if isinstance(node, dict):
-            for key in ("id", "code"):
-                if isinstance(node.get(key), str):
-                    found = node[key]
-    return found
-
-
-def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The field names of the model that an ``extra_forbidden`` error sits in."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        info = getattr(current, "model_fields", {}).get(part)
-        if info is None:
-            return []
-        annotation = info.annotation
-        args = getattr(annotation, "__args__", ())
-        candidates = [annotation, *args]
-        current = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
-        if current is None:
-            return []
-    return sorted(getattr(current, "model_fields", {}))
 
 
 def _hash_files(root: Path) -> tuple[str, tuple[str, ...]]:

@@ -456,27 +456,16 @@ def _result_or_404(request: Request, token: str, action: str) -> Any:
 @router.get("/r/{token}")
 def result_page(request: Request, token: str) -> Response:
     """The result: urgency banner, why, what to do now, when to get help, next steps."""
-    shared = web(request)
-    row = _result_or_404(request, token, "view")
-    if row is None:
-        return render(request, "result_not_found.html", status_code=404)
-    words = words_for(request)
-    return render(
-        request,
-        "result.html",
-        words=words,
-        row=row,
-        token=token,
-        result=patient_result(row.result, shared.kb, words.language),
-        narrative_unread=bool(row.intake.get("narrative")) and not row.narrative_read,
-        private_link=f"{str(request.base_url).rstrip('/')}/r/{token}",
-        print_view=False,
-    )
+    return _render_result(request, token, "result.html", print_view=False)
 
 
 @router.get("/r/{token}/print")
 def result_print(request: Request, token: str) -> Response:
     """The result as a plain printable handout."""
+    return _render_result(request, token, "result_print.html", print_view=True)
+
+
+def _render_result(request: Request, token: str, template: str, print_view: bool) -> Response:
     shared = web(request)
     row = _result_or_404(request, token, "view")
     if row is None:
@@ -484,14 +473,14 @@ def result_print(request: Request, token: str) -> Response:
     words = words_for(request)
     return render(
         request,
-        "result_print.html",
+        template,
         words=words,
         row=row,
         token=token,
         result=patient_result(row.result, shared.kb, words.language),
         narrative_unread=bool(row.intake.get("narrative")) and not row.narrative_read,
         private_link=f"{str(request.base_url).rstrip('/')}/r/{token}",
-        print_view=True,
+        print_view=print_view,
     )
 
 
