@@ -30,3 +30,22 @@ def need(service: str, available: bool, why: str) -> None:
 def kb() -> KnowledgeBase:
     """The real, validated knowledge base."""
     return load_knowledge()
+
+
+def _weasyprint_loads() -> bool:
+    """WeasyPrint needs Pango from the system; a fresh machine may not have it."""
+    try:
+        import weasyprint  # noqa: F401
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def pdf_engine() -> None:
+    """PDF rendering is possible here (WeasyPrint and its system libraries)."""
+    need(
+        "WeasyPrint (Pango)",
+        _weasyprint_loads(),
+        "apt-get install libpango-1.0-0 libpangoft2-1.0-0 (.ci/run does it)",
+    )

@@ -12,6 +12,9 @@ from backpath.cli import app
 from backpath.kb import KnowledgeBase
 from tests.education.conftest import BY_URGENCY, persona, run
 
+# These tests render PDFs: WeasyPrint needs Pango (skip without it; CI requires it).
+pytestmark = pytest.mark.usefixtures("pdf_engine")
+
 runner = CliRunner()
 
 

@@ -22,6 +22,9 @@ from backpath.education.render import css_string, page_counter
 from backpath.kb import KnowledgeBase, load_knowledge
 from tests.education.conftest import BY_URGENCY, assess_persona, run
 
+# These tests render PDFs: WeasyPrint needs Pango (skip without it; CI requires it).
+pytestmark = pytest.mark.usefixtures("pdf_engine")
+
 UK_CLINIC = clinic_from_data(
     {
         "preset": "uk",

@@ -16,6 +16,9 @@ from backpath.store.models import AuditEvent
 from tests.web._support import Patient, add_clinician, login
 from tests.web.test_clinic import _store_case
 
+# These tests render PDFs: WeasyPrint needs Pango (skip without it; CI requires it).
+pytestmark = pytest.mark.usefixtures("pdf_engine")
+
 
 def _token(url: str) -> str:
     match = re.search(r"/r/([A-Za-z0-9_-]+)$", url)
