@@ -15,15 +15,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from backpath.interop import build_router as build_interop_router
 from backpath.kb import load_knowledge
 from backpath.store import Store, open_store
 from backpath.web import routes_api, routes_clinic, routes_patient
 from backpath.web.i18n import Words, parse_accept_language
 from backpath.web.intake import Questionnaire
-from backpath.web.pages import STATIC_DIR, Web, make_environment, render
+from backpath.web.pages import STATIC_DIR, Web, make_environment, render, words_for
 from backpath.web.security import SecurityMiddleware
 from backpath.web.settings import Settings
 from backpath.web.triage import narrative_reader_available
+
+# Paths answered in JSON, errors included: the JSON API, CDS Hooks and FHIR.
+MACHINE_PATHS = ("/api/", "/cds-services", "/fhir/")
 
 API_DESCRIPTION = """
 Triage for back pain that spreads into the leg. `POST /api/v1/triage` is stateless and
@@ -101,6 +105,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(routes_api.build_router(kb, settings.max_narrative_chars))
     app.include_router(routes_clinic.router)
     app.include_router(routes_patient.router)
+    app.include_router(build_interop_router(kb, settings.max_narrative_chars))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
@@ -109,7 +114,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(MACHINE_PATHS):
             return JSONResponse(
                 {"error": {"field": "(request)", "message": str(exc.detail)}},
                 status_code=exc.status_code,
@@ -120,12 +125,23 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(MACHINE_PATHS):
             return JSONResponse(
                 {"error": {"field": "(server)", "message": "internal error"}}, status_code=500
             )
         try:
-            return render(request, "server_error.html", status_code=500)
+            # A crash must never leave a patient with no advice: the error page carries
+            # the knowledge base's static safety net ("get help at once if...").
+            language = words_for(request).language
+            safety_net = [
+                (
+                    kb.text(f"advice.{block.id}.title", language, block.title),
+                    kb.text(f"advice.{block.id}.body", language, block.body),
+                )
+                for block in kb.advice.values()
+                if block.kind == "safety_net"
+            ]
+            return render(request, "server_error.html", status_code=500, safety_net=safety_net)
         except Exception:  # the error page itself failed: answer plainly, never hide the 500
             return Response("Internal Server Error", status_code=500)
 
