@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 _OTHER_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "pl")
 # Below this share of English-explained words a text of several words is not English.
@@ -33,7 +35,20 @@ class LanguageGuess:
 
 @functools.cache
 def _stop_words(code: str) -> frozenset[str]:
-    module = importlib.import_module(f"spacy.lang.{code}.stop_words")
+    """spaCy's stop words for a language, read from ``spacy/lang/<code>/stop_words.py``.
+
+    The file is loaded on its own: importing ``spacy.lang.<code>.stop_words`` would first
+    import the language package, whose tokenizer exceptions take over a second to compile
+    for French. The stop-word files are plain Python with no imports.
+    """
+    lang = importlib.import_module("spacy.lang")
+    path = Path(next(iter(lang.__path__))) / code / "stop_words.py"
+    spec = importlib.util.spec_from_file_location(f"_backpath_stop_words_{code}", path)
+    if spec is None or spec.loader is None:  # pragma: no cover - spaCy always ships them
+        module = importlib.import_module(f"spacy.lang.{code}.stop_words")
+    else:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return frozenset(word.lower() for word in module.STOP_WORDS)
 
 

@@ -22,6 +22,7 @@ single words becomes one ``IN`` test instead, which keeps the matcher small.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -213,21 +214,51 @@ def compile_for_matching(
     twice as fast as the equivalent IN-test patterns); a phrase with gaps, numbers, regular
     expressions or fuzzy words becomes Matcher patterns.
     """
+    items = literal_items(phrase, macros, tokenize)
+    if items is None:
+        return [], compile_phrase(phrase, macros, tokenize)
+    literals = [
+        [norm for option in combination for norm in option]
+        for combination in itertools.product(*items)
+    ]
+    return literals, []
+
+
+def literal_items(
+    phrase: str, macros: Mapping[str, str], tokenize: Tokenize
+) -> list[list[tuple[str, ...]]] | None:
+    """A literal phrase as its items, each a list of options (norm tuples; ``()`` = optional).
+
+    The norm sequences the phrase matches are every combination of one option per item
+    (what ``compile_for_matching`` lists). ``None`` when the phrase needs Matcher patterns:
+    it has gaps, numbers, regular expressions or fuzzy words, or more than ``MAX_LITERALS``
+    combinations. Raises ``PhraseError`` as ``compile_for_matching`` does.
+    """
     text = expand_macros(phrase, macros).strip()
+    items = _literal_items(text, phrase, tokenize)
+    return None if items is None else [list(options) for options in items]
+
+
+@functools.lru_cache(maxsize=4096)
+def _literal_items(
+    text: str, phrase: str, tokenize: Tokenize
+) -> tuple[tuple[tuple[str, ...], ...], ...] | None:
+    """``literal_items`` once macros are expanded, cached: the knowledge check and the
+    pipeline build both compile every phrase (with the same shared tokenizer)."""
     items = _parsed_items(text, phrase, tokenize)
-    if all(_is_literal(token) for options in items for option in options for token in option):
-        count = 1
-        for options in items:
-            count *= len(options)
-        if count <= MAX_LITERALS:
-            literals = []
-            for combination in itertools.product(*items):
-                norms = [str(token["NORM"]) for part in combination for token in part]
-                if not norms:
-                    raise PhraseError(f"{phrase!r} can match nothing (every part is optional)")
-                literals.append(norms)
-            return literals, []
-    return [], compile_phrase(phrase, macros, tokenize)
+    if not all(_is_literal(token) for options in items for option in options for token in option):
+        return None
+    count = 1
+    for options in items:
+        count *= len(options)
+    if count > MAX_LITERALS:
+        return None
+    if all(any(not option for option in options) for options in items):
+        raise PhraseError(f"{phrase!r} can match nothing (every part is optional)")
+    return tuple(
+        tuple(tuple(str(token["NORM"]) for token in option) for option in options)
+        for options in items
+    )
 
 
 def _parsed_items(text: str, phrase: str, tokenize: Tokenize) -> list[list[Pattern]]:

@@ -14,17 +14,20 @@ overlap. The pipeline must run single-process: ``nlp.pipe(n_process=2)`` cannot 
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from itertools import chain
+from typing import Any, cast
 
 import spacy
 from medspacy.context import ConTextRule
 from medspacy.ner import TargetRule
 from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from backpath.nlp._knowledge import NlpKnowledge, load_nlp_knowledge
-from backpath.nlp._patterns import compile_for_matching
+from backpath.nlp._patterns import compile_phrase, literal_items
 
 TARGET_GROUP = "backpath_targets"
 MEASURE_GROUP = "backpath_measures"
@@ -34,16 +37,33 @@ _EXTRA_SENTENCE_ENDS = [";"]
 
 @functools.lru_cache(maxsize=1)
 def _blank() -> Language:
-    """A blank English pipeline used only to tokenize lexicon phrases."""
+    """A blank English pipeline whose tokenizer tokenizes lexicon phrases.
+
+    ``get_pipeline`` builds on it the first time (a blank pipeline takes ~0.1 s to make);
+    phrases are still tokenized by its tokenizer alone, which the components do not change.
+    """
     return spacy.blank("en")
 
 
+@functools.lru_cache(maxsize=1)
 def phrase_tokenizer() -> Callable[[str], list[str]]:
-    """Tokenize a lexicon word exactly as narratives are tokenized, returning token norms."""
+    """Tokenize a lexicon word exactly as narratives are tokenized, returning token norms.
+
+    One shared function (with its cache of words), so that loading the knowledge and
+    building the pipeline reuse each other's compiled phrases.
+    """
     tokenizer = _blank().tokenizer
+    # Macros repeat the same words thousands of times: tokenize each word once.
+    cache: dict[str, tuple[str, ...]] = {}
 
     def tokenize(word: str) -> list[str]:
-        return [token.norm_ for token in tokenizer(normalise_text(word)) if not token.is_space]
+        norms = cache.get(word)
+        if norms is None:
+            norms = tuple(
+                token.norm_ for token in tokenizer(normalise_text(word)) if not token.is_space
+            )
+            cache[word] = norms
+        return list(norms)
 
     return tokenize
 
@@ -76,67 +96,156 @@ def _newline_sentences(doc: Doc) -> Doc:
     return doc
 
 
-def _matchables(
-    phrases: tuple[str, ...], knowledge: NlpKnowledge, tokenize: Callable[[str], list[str]]
-) -> list[tuple[str | None, list[dict[str, Any]] | None]]:
-    """(literal, None) for phrase-matcher sequences, (None, pattern) for token patterns.
+Sequence = tuple[int, ...]
+TokenPatterns = list[list[dict[str, Any]]]
 
-    A literal is only used when re-tokenizing it gives back the same norms; otherwise the
-    sequence falls back to an exact token pattern.
+
+class _Compiled:
+    """The phrases of one lexicon entry, ready for a medspaCy matcher.
+
+    ``parts`` has, for each phrase in order, its word sequences as arrays of norm hashes
+    (each sequence once per entry, in expansion order) and its Matcher patterns: the order
+    in which the previous build gave every sequence and pattern a rule of its own.
     """
-    out: list[tuple[str | None, list[dict[str, Any]] | None]] = []
-    seen: set[str] = set()
-    for phrase in phrases:
-        literals, patterns = compile_for_matching(phrase, knowledge.macros, tokenize)
-        for norms in literals:
-            literal = " ".join(norms)
-            if literal in seen:
+
+    def __init__(
+        self,
+        entry: Any,
+        knowledge: NlpKnowledge,
+        nlp: Language,
+        tokenize: Callable[[str], list[str]],
+    ) -> None:
+        strings = nlp.vocab.strings
+        hashes: dict[str, int] = {}
+        seen: set[Sequence] = set()
+        self.entry = entry
+        self.parts: list[tuple[list[Sequence], TokenPatterns]] = []
+        for phrase in entry.phrases:
+            items = literal_items(phrase, knowledge.macros, tokenize)
+            if items is None:
+                self.parts.append(([], compile_phrase(phrase, knowledge.macros, tokenize)))
                 continue
-            seen.add(literal)
-            if tokenize(literal) == norms:
-                out.append((literal, None))
-            else:
-                out.append((None, [{"NORM": norm} for norm in norms]))
-        out.extend((None, pattern) for pattern in patterns)
-    return out
+            sequences: list[Sequence] = [()]
+            for options in items:
+                hashed_options = []
+                for option in options:
+                    for norm in option:
+                        if norm not in hashes:
+                            hashes[norm] = strings.add(norm)
+                    hashed_options.append(tuple(hashes[norm] for norm in option))
+                sequences = [head + tail for head in sequences for tail in hashed_options]
+            new = [sequence for sequence in sequences if sequence not in seen]
+            if len(new) != len(set(new)):
+                new = list(dict.fromkeys(new))
+            seen.update(new)
+            self.parts.append((new, []))
 
 
-def _target_rules(
-    entries: Any, knowledge: NlpKnowledge, tokenize: Callable[[str], list[str]]
-) -> list[Any]:
-    rules = []
-    for entry in entries:
-        for literal, pattern in _matchables(entry.phrases, knowledge, tokenize):
-            rules.append(
-                TargetRule(literal=literal or entry.id, category=entry.id, pattern=pattern)
-            )
-    return rules
+def _spacy_matchers(component: Any) -> tuple[Any, Matcher, PhraseMatcher]:
+    """medspaCy's matcher inside a TargetMatcher or ConText, and its spaCy matchers.
+
+    medspaCy (1.3) keeps them private; a clear error says so if that ever changes.
+    """
+    for owner in ("_TargetMatcher__matcher", "_ConText__matcher"):
+        medspacy_matcher = getattr(component, owner, None)
+        if medspacy_matcher is not None:
+            matcher = getattr(medspacy_matcher, "_MedspacyMatcher__matcher", None)
+            phrases = getattr(medspacy_matcher, "_MedspacyMatcher__phrase_matcher", None)
+            if (
+                isinstance(matcher, Matcher)
+                and isinstance(phrases, PhraseMatcher)
+                and isinstance(getattr(medspacy_matcher, _RULE_COUNT, None), int)
+            ):
+                return medspacy_matcher, matcher, phrases
+    raise RuntimeError(f"medspaCy changed: no spaCy matchers found in {type(component).__name__}")
 
 
-def _context_rules(knowledge: NlpKnowledge, tokenize: Callable[[str], list[str]]) -> list[Any]:
-    rules = []
-    for entry in knowledge.context:
-        for literal, pattern in _matchables(entry.phrases, knowledge, tokenize):
-            rules.append(
-                ConTextRule(
-                    literal=literal or entry.id,
-                    category=entry.category,
-                    pattern=pattern,
-                    direction=entry.direction,
-                    max_scope=entry.max_scope,
-                    terminated_by=set(entry.terminated_by) or None,
-                    metadata={"id": entry.id},
-                )
-            )
-    return rules
+_RULE_COUNT = "_MedspacyMatcher__rule_count"
+
+
+def _add_rules(
+    component: Any,
+    compiled: list[_Compiled],
+    make_rule: Callable[[Any, list[dict[str, Any]] | None], Any],
+) -> None:
+    """Add the entries' phrases to a medspaCy component with one rule per entry.
+
+    All the word sequences of an entry share one rule; they go into spaCy's PhraseMatcher
+    as arrays of norm hashes (no ``Doc``, no tokenizing). One rule per sequence took ~8 s,
+    mostly spaCy creating a vocabulary entry for each rule's match key. Each Matcher
+    pattern keeps a rule of its own.
+
+    Every rule keeps the id the previous build gave it (medspaCy numbers rules as it adds
+    them), and a word sequence of several entries ("not sure" is a forward and a backward
+    uncertainty trigger) keeps one rule per entry: where two entries match the same words,
+    medspaCy keeps the order of spaCy's hash map of match keys, so the same keys give the
+    same readings.
+    """
+    medspacy_matcher, matcher, phrase_matcher = _spacy_matchers(component)
+    # The patterns come from backpath's own compiler, whose output the tests check against
+    # spaCy's pattern schema; validating them here again took ~0.5 s per process.
+    cast(Any, matcher).validate = False
+    entries_of = Counter(
+        chain.from_iterable(sequences for item in compiled for sequences, _ in item.parts)
+    )
+    number = getattr(medspacy_matcher, _RULE_COUNT)
+    phrase_rules: list[tuple[Any, list[Sequence]]] = []
+
+    def add(rule: Any, rule_number: int) -> None:
+        setattr(medspacy_matcher, _RULE_COUNT, rule_number)
+        component.add([rule])
+
+    for item in compiled:
+        entry_sequences: list[Sequence] = []
+        for sequences, patterns in item.parts:
+            for sequence in sequences:
+                if entries_of[sequence] > 1:
+                    rule = make_rule(item.entry, None)
+                    add(rule, number)
+                    phrase_rules.append((rule, [sequence]))
+                elif not entry_sequences:
+                    rule = make_rule(item.entry, None)
+                    add(rule, number)
+                    phrase_rules.append((rule, entry_sequences))
+                    entry_sequences.append(sequence)
+                else:
+                    entry_sequences.append(sequence)
+                number += 1
+            for pattern in patterns:
+                add(make_rule(item.entry, pattern), number)
+                number += 1
+    setattr(medspacy_matcher, _RULE_COUNT, number)
+    for rule, rule_sequences in phrase_rules:
+        # medspaCy added the rule's literal (the entry id) as its phrase: replace it by the
+        # entry's sequences. PhraseMatcher.add takes arrays of attribute hashes as well as
+        # Docs (its Cython code reads a Doc's NORM hashes into exactly such an array).
+        key = rule._rule_id
+        phrase_matcher.remove(key)
+        phrase_matcher.add(key, cast(Any, rule_sequences))
+
+
+def _target_rule(entry: Any, pattern: list[dict[str, Any]] | None) -> Any:
+    return TargetRule(literal=entry.id, category=entry.id, pattern=pattern)
+
+
+def _context_rule(entry: Any, pattern: list[dict[str, Any]] | None) -> Any:
+    return ConTextRule(
+        literal=entry.id,
+        category=entry.category,
+        pattern=pattern,
+        direction=entry.direction,
+        max_scope=entry.max_scope,
+        terminated_by=set(entry.terminated_by) or None,
+        metadata={"id": entry.id},
+    )
 
 
 @functools.lru_cache(maxsize=1)
 def get_pipeline() -> Language:
-    """The narrative pipeline, built on first use and then shared (building takes ~1 s)."""
+    """The narrative pipeline, built on first use and then shared (building takes ~0.5 s)."""
     knowledge = load_nlp_knowledge()
     tokenize = phrase_tokenizer()
-    nlp = spacy.blank("en")
+    nlp = _blank() if not _blank().pipe_names else spacy.blank("en")
     sentencizer: Any = nlp.add_pipe("sentencizer")
     sentencizer.punct_chars = set(sentencizer.punct_chars) | set(_EXTRA_SENTENCE_ENDS)
     nlp.add_pipe("backpath_newline_sentences")
@@ -150,7 +259,9 @@ def get_pipeline() -> Language:
             "phrase_matcher_attr": "NORM",
         },
     )
-    targets.add(_target_rules(knowledge.targets, knowledge, tokenize))
+    _add_rules(
+        targets, [_Compiled(e, knowledge, nlp, tokenize) for e in knowledge.targets], _target_rule
+    )
     measures: Any = nlp.add_pipe(
         "medspacy_target_matcher",
         name="backpath_measures",
@@ -161,7 +272,9 @@ def get_pipeline() -> Language:
             "phrase_matcher_attr": "NORM",
         },
     )
-    measures.add(_target_rules(knowledge.measures, knowledge, tokenize))
+    _add_rules(
+        measures, [_Compiled(e, knowledge, nlp, tokenize) for e in knowledge.measures], _target_rule
+    )
     context: Any = nlp.add_pipe(
         "medspacy_context",
         name="backpath_context",
@@ -174,5 +287,7 @@ def get_pipeline() -> Language:
             "phrase_matcher_attr": "NORM",
         },
     )
-    context.add(_context_rules(knowledge, tokenize))
+    _add_rules(
+        context, [_Compiled(e, knowledge, nlp, tokenize) for e in knowledge.context], _context_rule
+    )
     return nlp
