@@ -109,6 +109,13 @@ def _load(request: Request, db: Session) -> tuple[Draft, DraftState] | None:
     return draft, DraftState.from_json(draft.state)
 
 
+def _read_state(request: Request) -> DraftState | None:
+    """The draft's answers for a page that only reads them (None: no draft, or expired)."""
+    with web(request).store.session() as db:
+        loaded = _load(request, db)
+    return None if loaded is None else loaded[1]
+
+
 async def _form(request: Request) -> tuple[dict[str, list[str]], bool]:
     form = await request.form()
     items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
@@ -141,11 +148,9 @@ async def start(request: Request) -> Response:
 def emergency(request: Request) -> Response:
     """The unmissable screen shown the moment an emergency rule fires."""
     shared = web(request)
-    with shared.store.session() as db:
-        loaded = _load(request, db)
-    if loaded is None:
+    state = _read_state(request)
+    if state is None:
         return _redirect("/?expired=1")
-    _, state = loaded
     words = words_for(request)
     data = {**state.intake_json(), "language": words.language}
     data.pop("narrative", None)
@@ -163,23 +168,18 @@ async def emergency_choice(request: Request) -> Response:
     shared = web(request)
     if form.get("action", [""])[0] == "finish":
         return _finish(request)
-    with shared.store.session() as db:
-        loaded = _load(request, db)
-    if loaded is None:
+    state = _read_state(request)
+    if state is None:
         return _redirect("/?expired=1")
-    _, state = loaded
     return _redirect(section_url(state.resume or shared.questionnaire.first.id))
 
 
 @router.get(NARRATIVE_URL)
 def narrative_page(request: Request) -> Response:
     """ "Anything else?": the person's own words."""
-    shared = web(request)
-    with shared.store.session() as db:
-        loaded = _load(request, db)
-    if loaded is None:
+    state = _read_state(request)
+    if state is None:
         return _redirect("/?expired=1")
-    _, state = loaded
     due = _instrument_due(request, state, choose_language(request, web(request).kb))
     if due is not None:
         return _redirect(instrument_url(due))
@@ -238,12 +238,10 @@ def instrument_page(request: Request, instrument_id: str) -> Response:
     """A validated questionnaire (STarT Back), offered after the sections; it can be skipped."""
     if instrument_id not in OFFERED_INSTRUMENTS:
         return render(request, "not_found.html", status_code=404)
-    shared = web(request)
-    with shared.store.session() as db:
-        loaded = _load(request, db)
-    if loaded is None:
+    state = _read_state(request)
+    if state is None:
         return _redirect("/?expired=1")
-    return _render_instrument(request, instrument_id, loaded[1], None)
+    return _render_instrument(request, instrument_id, state, None)
 
 
 def _render_instrument(
@@ -356,11 +354,9 @@ def section_page(request: Request, page_id: str) -> Response:
     page = shared.questionnaire.page(page_id)
     if page is None:
         return render(request, "not_found.html", status_code=404)
-    with shared.store.session() as db:
-        loaded = _load(request, db)
-    if loaded is None:
+    state = _read_state(request)
+    if state is None:
         return _redirect("/?expired=1")
-    _, state = loaded
     more = request.query_params.get("more") == "1"
     return _render_section(request, page, state, {}, [], more)
 
