@@ -8,10 +8,14 @@ pass by skipping them.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from backpath.kb import KnowledgeBase, load_knowledge
+from backpath.kb.loader import KNOWLEDGE_DIR, check_knowledge
 
 REQUIRE_SERVICES = os.environ.get("BACKPATH_REQUIRE_SERVICES") == "1"
 
@@ -49,3 +53,20 @@ def pdf_engine() -> None:
         _weasyprint_loads(),
         "apt-get install libpango-1.0-0 libpangoft2-1.0-0 (.ci/run does it)",
     )
+
+
+@pytest.fixture
+def copy_kb(tmp_path: Path) -> Callable[[str, str, str], list[str]]:
+    """Copy the knowledge base, apply one text replacement to one file, and check it."""
+
+    def mutate(file: str, old: str, new: str) -> list[str]:
+        root = tmp_path / "knowledge"
+        if not root.exists():
+            shutil.copytree(KNOWLEDGE_DIR, root)
+        path = root / file
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"test setup: {old!r} not in {file}"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return check_knowledge(str(root))
+
+    return mutate

@@ -39,13 +39,22 @@ class NarrativeFinding:
 
 @dataclass(frozen=True)
 class Intake:
-    """A validated intake. ``answers`` never contains ``None`` values: absent means unknown."""
+    """A validated intake.
+
+    ``answers`` never contains ``None`` values. The two kinds of unknown are kept apart
+    (DESIGN.md, v2): a code that is absent from both ``answers`` and ``unsure`` was *not
+    asked yet*; a code in ``unsure`` was asked and the person said "not sure" (``null`` in
+    the Intake JSON). Both count as unknown in the rules - never as "no" - but only the
+    first means the interview is incomplete, and only the second can escalate a result
+    (see ``manifest.yaml`` ``uncertainty``).
+    """
 
     answers: Mapping[str, FindingValue]
     narrative: str | None = None
     instruments: Mapping[str, Any] = field(default_factory=dict)
     language: str = "en"
     intake_id: str | None = None
+    unsure: frozenset[str] = frozenset()
 
     @classmethod
     def from_json(cls, data: Any, max_narrative_chars: int = 20_000) -> Intake:
@@ -75,12 +84,14 @@ class Intake:
             if key in data and data[key] is not None and merged.get(key) is None:
                 merged[key] = data[key]
         answers: dict[str, FindingValue] = {}
+        unsure: set[str] = set()
         for code, value in merged.items():
             where = f"answers.{code}" if code in raw_answers else code
             finding = kb.findings.get(code)
             if finding is None:
                 raise IntakeError(where, "unknown finding code")
             if value is None:
+                unsure.add(code)
                 continue
             answers[code] = _coerce(where, finding.type, value, finding)
         narrative = data.get("narrative")
@@ -111,6 +122,7 @@ class Intake:
             instruments=instruments,
             language=language,
             intake_id=None if intake_id is None else str(intake_id),
+            unsure=frozenset(unsure),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -119,6 +131,8 @@ class Intake:
             code: list(value) if isinstance(value, tuple) else value
             for code, value in self.answers.items()
         }
+        for code in sorted(self.unsure):
+            answers.setdefault(code, None)
         out: dict[str, Any] = {"answers": answers, "language": self.language}
         if self.narrative is not None:
             out["narrative"] = self.narrative

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 SIZES = {"phone": (360, 780), "desktop": (1280, 900)}
 
@@ -54,6 +55,15 @@ def finish_intake(page: Page, answers: Mapping[str, Any], narrative: str = "") -
             answer_page(page, answers)
             next_page(page)
     raise AssertionError("the intake did not end")
+
+
+def pass_danger_signs(page: Page) -> None:
+    """On the "Signs that need help at once" page (second, after "About you"): answer every
+    question on it "no" and press Next."""
+    expect(page).to_have_url(re.compile(r"/intake/section/danger_signs$"))
+    for choice in page.locator('input[type="radio"][value="no"]').all():
+        choice.check()
+    next_page(page)
 
 
 def start_intake(page: Page, base_url: str) -> None:

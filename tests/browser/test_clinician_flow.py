@@ -13,6 +13,7 @@ from tests.browser._pages import (
     answer_page,
     finish_intake,
     next_page,
+    pass_danger_signs,
     serious_violations,
     shoot,
     start_intake,
@@ -44,6 +45,7 @@ def test_saddle_numbness_patient_is_first_on_the_worklist_and_can_be_reviewed(
     start_intake(page, base)
     answer_page(page, {"age": "45", "sex": "female", "back_pain": "yes"})
     next_page(page)
+    pass_danger_signs(page)
     page.locator('input[name="saddle_numbness"][value="yes"]').check()
     next_page(page)
     expect(page.locator("#emergency-screen")).to_be_visible()

@@ -16,6 +16,7 @@ from tests.browser._pages import (
     next_page,
     no_horizontal_scroll,
     on_emergency_screen,
+    pass_danger_signs,
     serious_violations,
     shoot,
     start_intake,
@@ -54,6 +55,7 @@ def test_emergency_path_shows_the_emergency_screen_at_once(
     shoot(page, screenshots, "01-start-page")
     answer_page(page, {"age": "45", "back_pain": "yes"})
     next_page(page)
+    pass_danger_signs(page)
     page.locator('input[name="saddle_numbness"][value="yes"]').check()
     shoot(page, screenshots, "02-bladder-bowel-saddle")
     next_page(page)
@@ -188,7 +190,7 @@ def test_keyboard_only(page: Page, live_server: LiveServer) -> None:
     expect(page.locator('input[name="sex"][value="female"]')).to_be_checked()
     page.keyboard.press("Shift+Tab")  # back to the age box; Enter submits the form
     page.keyboard.press("Enter")
-    expect(page).to_have_url(f"{live_server.url}/intake/section/bladder_bowel_saddle")
+    expect(page).to_have_url(f"{live_server.url}/intake/section/danger_signs")
 
 
 def test_everything_works_without_javascript(
@@ -201,6 +203,7 @@ def test_everything_works_without_javascript(
         start_intake(page, live_server.url)
         answer_page(page, {"age": "61", "back_pain": "yes"})
         next_page(page)
+        pass_danger_signs(page)
         page.locator('input[name="saddle_numbness"][value="yes"]').check()
         next_page(page)
         expect(page.locator("#emergency-screen")).to_be_visible()

@@ -156,9 +156,17 @@ def test_console_script_runs() -> None:
 def test_assess_offers_startback_and_saves_it(kb, tmp_path) -> None:
     """After the safety screen, STarT Back is offered; its answers are scored and saved."""
     script = ["52", "1", "y"]
+    # A 52-year-old woman: besides the ungated questions she is asked the ones gated on
+    # age >= 50 (thirst_polyuria, pain_progressive) and on sex != male (pregnant_or_postpartum).
+    gated_asked = {"thirst_polyuria", "pain_progressive", "pregnant_or_postpartum"}
     for section in kb.sections:
         if section.safety_screen:
-            script += ["n" for q in section.questions if q.ask_if is None and q.code not in ("age", "sex", "back_pain")]
+            script += [
+                "n"
+                for q in section.questions
+                if (q.ask_if is None or q.code in gated_asked)
+                and q.code not in ("age", "sex", "back_pain")
+            ]
     # duration (could still change the result), then accept STarT Back and answer 9 items:
     # items 1-8 option 2 = agree (score 1) for 1,2,5,6,7,8; option 1 = disagree for 3,4;
     # item 9 option 4 = "very much" (score 1)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from backpath.kb import KNOWLEDGE_DIR, KnowledgeBase, check_knowledge
+from backpath.kb import KnowledgeBase, check_knowledge
 from backpath.kb.catalogue import render_catalogue
 from backpath.vocabulary import Urgency
 
@@ -111,23 +107,6 @@ def test_catalogue_is_up_to_date(kb: KnowledgeBase) -> None:
     assert committed == render_catalogue(kb), "docs/knowledge.md is stale: run `backpath kb docs`"
 
 
-@pytest.fixture
-def copy_kb(tmp_path: Path) -> Callable[[str, str, str], list[str]]:
-    """Copy the knowledge base, apply one text replacement to one file, and check it."""
-
-    def mutate(file: str, old: str, new: str) -> list[str]:
-        root = tmp_path / "knowledge"
-        if not root.exists():
-            shutil.copytree(KNOWLEDGE_DIR, root)
-        path = root / file
-        text = path.read_text(encoding="utf-8")
-        assert old in text, f"test setup: {old!r} not in {file}"
-        path.write_text(text.replace(old, new, 1), encoding="utf-8")
-        return check_knowledge(str(root))
-
-    return mutate
-
-
 def _one_matching(problems: list[str], *fragments: str) -> str:
     hits = [p for p in problems if all(f in p for f in fragments)]
     assert hits, f"no problem mentions {fragments}: {problems}"
@@ -157,7 +136,7 @@ def test_missing_source(copy_kb) -> None:
     """A rule citing a source that doesn't exist fails."""
     problems = copy_kb(
         "rules/vascular.yaml",
-        "sources: [acep_aaa_review, nice_ng59]",
+        "sources: [acep_aaa_review, nice_cg95_chest_pain, nice_ng59]",
         "sources: [acep_aaa_review, nice_ng999]",
     )
     _one_matching(problems, "chest_pain", "unknown source 'nice_ng999'")
@@ -166,7 +145,9 @@ def test_missing_source(copy_kb) -> None:
 def test_rule_without_sources(copy_kb) -> None:
     """A rule with an empty source list fails."""
     problems = copy_kb(
-        "rules/vascular.yaml", "sources: [acep_aaa_review, nice_ng59]", "sources: []"
+        "rules/vascular.yaml",
+        "sources: [acep_aaa_review, nice_cg95_chest_pain, nice_ng59]",
+        "sources: []",
     )
     _one_matching(problems, "chest_pain", "sources")
 
@@ -189,8 +170,10 @@ def test_missing_advice_reference(copy_kb) -> None:
     """A rule pointing at advice that doesn't exist fails."""
     problems = copy_kb(
         "rules/vascular.yaml",
-        "advice: [call_emergency_services]\n    next_steps: [emergency_vascular_assessment]\n\n  - id: sudden",
-        "advice: [call_ambulance]\n    next_steps: [emergency_vascular_assessment]\n\n  - id: sudden",
+        "advice: [call_emergency_services]\n    next_steps: [emergency_vascular_assessment]\n"
+        "    first_instruction: call_emergency_services\n\n  - id: sudden_severe_pain_any",
+        "advice: [call_ambulance]\n    next_steps: [emergency_vascular_assessment]\n"
+        "    first_instruction: call_emergency_services\n\n  - id: sudden_severe_pain_any",
     )
     _one_matching(problems, "refers to advice 'call_ambulance'")
 

@@ -145,6 +145,14 @@ class Patient:
                 self.submit(answers or {})
         raise AssertionError(f"never reached {section_id}")
 
+    def pass_danger_signs(self) -> Response:
+        """Answer "no" to every question on the danger-signs page (the second page)."""
+        assert self.section() == "danger_signs", self.page.url
+        from backpath.kb import load_knowledge
+
+        page = next(s for s in load_knowledge().sections if s.id == "danger_signs")
+        return self.submit({q.code: "no" for q in page.questions if q.ask_if is None})
+
     def advance_to_narrative(self) -> Response:
         """Submit pages as they are until "Anything else?" is on screen."""
         for _ in range(40):

@@ -71,14 +71,16 @@ def test_yes_no_questions_have_yes_no_and_not_sure(client: TestClient) -> None:
 
 
 def test_not_sure_means_unknown_in_the_stored_intake(client: TestClient, store: Store) -> None:
-    """Answering "not sure" leaves the finding out of the intake (unknown), never "no"."""
+    """Answering "not sure" is stored as null: unknown, never "no", and told apart from a
+    question that was never asked (DESIGN.md v2)."""
     patient = Patient(client)
     patient.complete({"back_pain": "not_sure", "age": "50"})
     with store.session() as db:
         from backpath.store.models import StoredAssessment
 
         row = db.query(StoredAssessment).one()
-    assert "back_pain" not in row.intake["answers"]
+    assert "back_pain" in row.intake["answers"]
+    assert row.intake["answers"]["back_pain"] is None
     assert row.intake["answers"]["age"] == 50
 
 
@@ -99,7 +101,7 @@ def test_invalid_number_reshows_the_page_naming_the_field_and_keeps_answers(
     assert state["answers"] == {"back_pain": True, "sex": "female"}
     page = patient.submit({"age": "41", "back_pain": "yes", "sex": "female"})
     assert page.status_code == 200
-    assert "/intake/section/bladder_bowel_saddle" in str(page.url)
+    assert "/intake/section/danger_signs" in str(page.url)
 
 
 @pytest.mark.parametrize("bad", ["-3", "121", "4.5", "1e3"])
@@ -115,10 +117,10 @@ def test_back_keeps_answers(client: TestClient) -> None:
     patient = Patient(client)
     patient.start()
     patient.submit({"age": "33", "back_pain": "yes"})
-    page = patient.submit({"urinary_retention": "no"}, nav="back")
+    page = patient.submit({"chest_pain": "no"}, nav="back")
     assert 'value="33"' in page.text
     page = patient.submit({})
-    assert 'name="urinary_retention" value="no" checked' in page.text
+    assert 'name="chest_pain" value="no" checked' in page.text
 
 
 def test_saddle_numbness_shows_the_emergency_screen_at_once(
@@ -128,10 +130,16 @@ def test_saddle_numbness_shows_the_emergency_screen_at_once(
     patient = Patient(client)
     patient.start()
     patient.submit({"age": "45", "back_pain": "yes"})
+    patient.pass_danger_signs()
     page = patient.submit({"saddle_numbness": "yes"})
     assert str(page.url).endswith("/intake/emergency")
     assert kb.ui("web.emergency_title") in page.text
-    assert esc(kb.urgencies[Urgency.EMERGENCY].action) in page.text
+    # The first line is the rule's own instruction with the clinic's number as a tel: link.
+    instruction = kb.instructions["go_to_emergency_department"].text
+    assert "data-first-instruction" in page.text
+    assert esc(instruction.format(emergency_number="999")) in page.text
+    assert 'href="tel:999"' in page.text
+    assert esc(kb.urgencies[Urgency.EMERGENCY].action) not in page.text
     assert kb.ui("web.emergency_continue") in page.text
 
 
@@ -140,6 +148,7 @@ def test_emergency_screen_continue_returns_to_the_follow_up_question(client: Tes
     patient = Patient(client)
     patient.start()
     patient.submit({"age": "45", "back_pain": "yes"})
+    patient.pass_danger_signs()
     patient.submit({"saddle_numbness": "yes"})
     page = patient.emergency("continue")
     assert "/intake/section/bladder_bowel_saddle" in str(page.url)
@@ -151,10 +160,11 @@ def test_emergency_screen_is_shown_once(client: TestClient) -> None:
     patient = Patient(client)
     patient.start()
     patient.submit({"age": "45", "back_pain": "yes"})
+    patient.pass_danger_signs()
     patient.submit({"saddle_numbness": "yes"})
     patient.emergency("continue")
     patient.submit({"saddle_numbness": "yes", "cauda_equina_symptoms_days": "1"})
-    page = patient.submit({"chest_pain": "yes"})
+    page = patient.submit({"known_aaa": "yes"})
     assert not patient.on_emergency_screen()
     assert "/intake/section/legs" in str(page.url)
 
@@ -164,6 +174,7 @@ def test_emergency_finish_now_stores_and_shows_emergency_result(client: TestClie
     patient = Patient(client)
     patient.start()
     patient.submit({"age": "45", "back_pain": "yes"})
+    patient.pass_danger_signs()
     patient.submit({"saddle_numbness": "yes"})
     page = patient.emergency("finish")
     assert "/r/" in str(page.url)
@@ -381,6 +392,7 @@ def test_startback_is_not_offered_in_spanish_or_in_an_emergency(
     patient = Patient(client)
     patient.start()
     patient.submit({"age": "40"})
+    patient.pass_danger_signs()
     patient.submit({"saddle_numbness": "yes"})
     patient.emergency("continue")
     patient.advance_to(kb.sections[-1].id)

@@ -21,6 +21,7 @@ from backpath.intake import Intake
 from backpath.kb import KnowledgeBase, load_knowledge
 from backpath.kb.schema import FindingDef
 from backpath.triage import Assessment, assess
+from backpath.triage.interview import next_question
 from backpath.vocabulary import FindingType, FindingValue, Urgency
 
 
@@ -102,14 +103,9 @@ class Interview:
         self.console.print(f"[yellow]{ui['bad_choice']}[/]")
         return None
 
-    def should_ask(self, code: str, ask_if: object) -> bool:
-        if code in self.asked:
-            return False
-        if ask_if is None:
-            return True
-        from backpath.logic import parse
-
-        return parse(ask_if).compile()(self.answers) is not False
+    def next_code(self) -> str | None:
+        """The next question to ask (``backpath.triage.interview.next_question``), or None."""
+        return next_question(self.kb, self.answers, self.asked, self.current())
 
     def current(self) -> Assessment:
         return assess(self.intake(), self.kb)
@@ -154,7 +150,12 @@ class Interview:
 
 
 def run_interview(console: Console, kb: KnowledgeBase, language: str) -> Interview:
-    """The whole interview; returns the interview with its answers."""
+    """The whole interview; returns the interview with its answers.
+
+    What to ask next is decided by ``backpath.triage.interview.next_question`` (the same
+    planner the interview replay benchmark runs); this function only shows the sections,
+    asks, and stops at the emergency screen when the person does not want to go on.
+    """
     interview = Interview(console, kb, language)
     console.print(Panel(interview.ui["intro"], title="backpath"))
     warned = False
@@ -164,25 +165,17 @@ def run_interview(console: Console, kb: KnowledgeBase, language: str) -> Intervi
         console.rule(f"{title} ({number}/{len(screen)})")
         if section.intro:
             console.print(interview.text(f"section.{section.id}.intro", section.intro))
-        for question in section.questions:
-            if interview.should_ask(question.code, question.ask_if):
-                interview.ask(kb.findings[question.code])
+        in_section = {question.code for question in section.questions}
+        while (code := interview.next_code()) in in_section:
+            interview.ask(kb.findings[code])
             if not warned and interview.current().urgency is Urgency.EMERGENCY:
                 warned = True
                 _emergency_screen(console, interview)
                 answer = console.input(f"\n{interview.ui['continue']} ").strip().lower()
                 if answer not in (interview.ui["answer_yes"], "y", "yes"):
                     return interview
-    asked_codes = {q.code: q.ask_if for s in kb.sections for q in s.questions}
-    while True:
-        pending = [
-            code
-            for code in interview.current().next_questions
-            if code in asked_codes and interview.should_ask(code, asked_codes[code])
-        ]
-        if not pending:
-            break
-        interview.ask(kb.findings[pending[0]])
+    while (code := interview.next_code()) is not None:
+        interview.ask(kb.findings[code])
     if interview.current().urgency is not Urgency.EMERGENCY:
         if language == "en":
             interview.offer_instrument("startback")

@@ -20,12 +20,15 @@ from backpath.kb.schema import (
     FindingDef,
     FindingsFile,
     GroupDef,
+    InstructionDef,
     Manifest,
+    MetaRuleDef,
     PlanFile,
     PlanRuleDef,
     QuestionnaireFile,
     RuleDef,
     RulesFile,
+    SafetyFile,
     SectionDef,
     SourceDef,
     SourcesFile,
@@ -35,6 +38,7 @@ from backpath.kb.schema import (
 from backpath.kb.validation import validation_problems
 from backpath.logic.conditions import (
     All,
+    Always,
     Answers,
     AnyOf,
     Compare,
@@ -101,6 +105,12 @@ class KnowledgeBase:
     ui_texts: Mapping[str, str]
     sha256: str
     files: tuple[str, ...]
+    safety: SafetyFile
+    instructions: Mapping[str, InstructionDef]
+    # Meta-rules (safety.yaml) the engine applies to a whole result: "not sure" left a
+    # serious rule undecided; a narrative could not be read.
+    unsure_rule: Rule
+    narrative_rule: Rule
     rules_by_id: Mapping[str, Rule] = field(default_factory=dict)
 
     @property
@@ -126,6 +136,25 @@ class KnowledgeBase:
     def implications(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """(code, implied codes) for every finding that implies others (hot path: cached)."""
         return tuple((f.code, f.implies) for f in self.findings.values() if f.implies)
+
+    @cached_property
+    def question_gates(self) -> Mapping[str, Callable[[Answers], Truth] | None]:
+        """Every question of the interview and its compiled ``ask_if`` (None: always asked).
+
+        A code that is not here is never asked by the interview (scores, the body map).
+        """
+        gates: dict[str, Callable[[Answers], Truth] | None] = {}
+        for section in self.sections:
+            for question in section.questions:
+                gates[question.code] = (
+                    None if question.ask_if is None else parse(question.ask_if).compile()
+                )
+        return gates
+
+    @cached_property
+    def instruction_rank(self) -> Mapping[str, int]:
+        """Priority of each emergency instruction (safety.yaml order: first wins)."""
+        return {i.id: rank for rank, i in enumerate(self.safety.instructions)}
 
     @property
     def red_flags(self) -> tuple[str, ...]:
@@ -155,9 +184,11 @@ class KnowledgeBase:
                 texts[f"finding.{finding.code}.help"] = finding.help
             for choice in finding.values:
                 texts[f"finding.{finding.code}.value.{choice.value}"] = choice.label
-        for rule in self.rules:
+        for rule in (*self.rules, self.unsure_rule, self.narrative_rule):
             texts[f"rule.{rule.id}.title"] = rule.spec.title
             texts[f"rule.{rule.id}.patient"] = rule.spec.patient
+        for instruction in self.instructions.values():
+            texts[f"instruction.{instruction.id}"] = instruction.text
         for block in self.advice.values():
             texts[f"advice.{block.id}.title"] = block.title
             texts[f"advice.{block.id}.body"] = block.body
@@ -315,6 +346,7 @@ def _load(root: Path) -> KnowledgeBase:
     sources_file = load_file("sources.yaml", SourcesFile)
     urgencies_file = load_file("urgencies.yaml", UrgenciesFile)
     plan_file = load_file("plan.yaml", PlanFile)
+    safety_file = load_file("safety.yaml", SafetyFile)
     questionnaire_raw = _read_yaml(root / "questionnaire.yaml", root, problems)
     questionnaire = None
     if isinstance(questionnaire_raw, dict):
@@ -427,6 +459,34 @@ def _load(root: Path) -> KnowledgeBase:
             if condition is not None:
                 plan.append(PlanRule(plan_spec, condition, condition.compile(), "plan.yaml"))
 
+    instructions: dict[str, InstructionDef] = {}
+    meta_rules: dict[str, Rule] = {}
+    if safety_file:
+        instructions = {i.id: i for i in safety_file.instructions}
+        numbers = safety_file.emergency_numbers
+        if numbers.default not in numbers.presets:
+            problems.add("safety.yaml", "emergency_numbers", "default is not a preset")
+        for meta in (safety_file.unsure_not_ruled_out, safety_file.narrative_not_resolved):
+            claim(meta.id, "safety.yaml")
+            for source_id in meta.sources:
+                if source_id not in sources:
+                    problems.add("safety.yaml", meta.id, f"unknown source {source_id!r}")
+            for block_id in (*meta.advice, *meta.next_steps):
+                if block_id not in advice:
+                    problems.add(
+                        "safety.yaml", meta.id, f"refers to advice {block_id!r} that doesn't exist"
+                    )
+            meta_rules[meta.id] = _meta_rule(meta)
+    for rule in rules:
+        instruction_id = rule.spec.first_instruction
+        if rule.urgency is Urgency.EMERGENCY and instruction_id is None:
+            problems.add(rule.file, rule.id, "an emergency rule needs a first_instruction")
+        if instruction_id is not None and instruction_id not in instructions:
+            problems.add(rule.file, rule.id, f"unknown first_instruction {instruction_id!r}")
+    for where, ident, text in _emergency_texts(rules, advice, instructions, urgencies_file):
+        if _says_today(text):
+            problems.add(where, ident, "an emergency text must not say 'today' (it means now)")
+
     red_flags = [code for code, f in findings.items() if f.red_flag]
     for index, rule in enumerate(rules):
         if not _reachable(rule.condition, findings, seed=index):
@@ -525,9 +585,22 @@ def _load(root: Path) -> KnowledgeBase:
             if lang != "en" and lang not in translations:
                 problems.add("manifest.yaml", lang, f"no locales/{lang}/ catalog")
 
+    if manifest:
+        for lang, catalog in translations.items():
+            for key, text in catalog.items():
+                if key in emergency_keys(rules, advice, instructions) and _says_today(text, lang):
+                    problems.add(
+                        f"locales/{lang}", key, "an emergency text must not say 'today'"
+                    )
+    for rule in rules:
+        if rule.urgency is Urgency.SELF_CARE and questionnaire:
+            for message in _self_care_with_open_red_flags(rule, findings, sections):
+                problems.add(rule.file, rule.id, message)
+
     if problems.items:
         raise KnowledgeError(problems.items)
     assert manifest is not None
+    assert safety_file is not None
     return KnowledgeBase(
         root=root,
         manifest=manifest,
@@ -543,8 +616,114 @@ def _load(root: Path) -> KnowledgeBase:
         ui_texts=ui_texts,
         sha256=sha,
         files=files,
+        safety=safety_file,
+        instructions=instructions,
+        unsure_rule=meta_rules[safety_file.unsure_not_ruled_out.id],
+        narrative_rule=meta_rules[safety_file.narrative_not_resolved.id],
         rules_by_id={rule.id: rule for rule in rules},
     )
+
+
+def _meta_rule(meta: MetaRuleDef) -> Rule:
+    """A meta-rule as a ``Rule`` so that results list it like any fired rule."""
+    spec = RuleDef(
+        id=meta.id,
+        title=meta.title,
+        concern=meta.concern,
+        urgency=meta.urgency,
+        when=True,
+        patient=meta.patient,
+        clinician=meta.clinician,
+        sources=meta.sources,
+        advice=meta.advice,
+        next_steps=meta.next_steps,
+    )
+    condition = Always()
+    return Rule(spec, condition, condition.compile(), "safety.yaml")
+
+
+# "Today" in an emergency text tells a person with a leaking aorta that the afternoon will
+# do. Checked in every language the knowledge base speaks.
+_TODAY = {"en": ("today",), "es": ("hoy",)}
+
+
+def _says_today(text: str, language: str = "en") -> bool:
+    import re
+
+    words = set(re.findall(r"\w+", text.lower()))
+    return any(word in words for word in _TODAY.get(language, ()))
+
+
+def _emergency_texts(
+    rules: Iterable[Rule],
+    advice: Mapping[str, AdviceDef],
+    instructions: Mapping[str, InstructionDef],
+    urgencies_file: UrgenciesFile | None,
+) -> Iterable[tuple[str, str, str]]:
+    """(file, id, English text) of every text an emergency result can show as its own."""
+    for rule in rules:
+        if rule.urgency is Urgency.EMERGENCY:
+            yield rule.file, rule.id, rule.spec.patient
+            for block_id in rule.spec.advice:
+                block = advice.get(block_id)
+                if block is not None and block.kind == "action":
+                    yield "advice", block_id, block.body
+    for instruction in instructions.values():
+        yield "safety.yaml", instruction.id, instruction.text
+    if urgencies_file:
+        for wording in urgencies_file.urgencies:
+            if wording.id is Urgency.EMERGENCY:
+                for part in (wording.headline, wording.action):
+                    yield "urgencies.yaml", "emergency", part
+
+
+def emergency_keys(
+    rules: Iterable[Rule],
+    advice: Mapping[str, AdviceDef],
+    instructions: Mapping[str, InstructionDef],
+) -> set[str]:
+    """Translation keys of the texts an emergency result shows as its own."""
+    keys = {"urgency.emergency.headline", "urgency.emergency.action"}
+    for rule in rules:
+        if rule.urgency is Urgency.EMERGENCY:
+            keys.add(f"rule.{rule.id}.patient")
+            for block_id in rule.spec.advice:
+                block = advice.get(block_id)
+                if block is not None and block.kind == "action":
+                    keys.add(f"advice.{block_id}.body")
+    keys.update(f"instruction.{i}" for i in instructions)
+    return keys
+
+
+def _self_care_with_open_red_flags(
+    self_care: Rule, findings: Mapping[str, FindingDef], sections: Iterable[SectionDef]
+) -> list[str]:
+    """Prove that self-care never fires while a red-flag question is unanswered or unsure.
+
+    For each minimal answer set that makes the self-care rule fire, each red flag that
+    would be asked (its ``ask_if`` is not false) is made unknown in turn: self-care must
+    then no longer fire. Unknown covers both "not asked" and "not sure".
+    """
+    gates: dict[str, Condition | None] = {}
+    for section in sections:
+        for question in section.questions:
+            gates[question.code] = None if question.ask_if is None else parse(question.ask_if)
+    problems: set[str] = set()
+    for base in _satisfying(self_care.condition):
+        if self_care.test(base) is not True:
+            continue
+        for code, finding in findings.items():
+            if not finding.red_flag:
+                continue
+            gate = gates.get(code)
+            if gate is not None and gate.compile()(base) is False:
+                continue
+            answers = {k: v for k, v in base.items() if k != code}
+            if self_care.test(answers) is True:
+                problems.add(code)
+    return [
+        f"can fire while red flag {code!r} is unanswered or 'not sure'" for code in sorted(problems)
+    ]
 
 
 def _satisfying(condition: Condition, limit: int = 64) -> list[dict[str, FindingValue]]:
@@ -573,13 +752,21 @@ def _satisfying(condition: Condition, limit: int = 64) -> list[dict[str, Finding
         return options[:limit]
     if isinstance(condition, All):
         combos: list[dict[str, FindingValue]] = [{}]
-        for child in condition.children:
+        for index, child in enumerate(condition.children):
+            so_far = [c.compile() for c in condition.children[: index + 1]]
             merged = []
             for partial in combos:
                 for option in _satisfying(child, limit):
-                    clash = any(partial.get(k, v) != v for k, v in option.items())
+                    clash = [k for k, v in option.items() if partial.get(k, v) != v]
                     if not clash:
                         merged.append({**partial, **option})
+                        continue
+                    # Two bounds on one number (age >= 18 and age <= 80): keep whichever
+                    # value satisfies every child so far.
+                    for candidate in ({**option, **partial}, {**partial, **option}):
+                        if all(test(candidate) is True for test in so_far):
+                            merged.append(candidate)
+                            break
             combos = merged[:limit]
         return combos
     return [{}] if condition.compile()({}) is True else []

@@ -116,6 +116,10 @@ class RuleDef(Closed):
     advice: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
     notes: str | None = None
+    # The first thing an emergency result tells the person to do (an id in
+    # instructions.yaml). Required for emergency rules: "call an ambulance, do not drive"
+    # and "go to the emergency department" are different instructions.
+    first_instruction: str | None = Field(default=None, pattern=_ID)
 
 
 class RulesFile(Closed):
@@ -224,3 +228,58 @@ class QuestionnaireFile(Closed):
     """``questionnaire.yaml``: the one source of truth for question order."""
 
     sections: tuple[SectionDef, ...]
+
+
+class InstructionDef(Closed):
+    """The first line of an emergency result, in patient words.
+
+    ``text`` may contain ``{emergency_number}``: the clinic's configured number.
+    """
+
+    id: str = Field(pattern=_ID)
+    text: str
+    clinician: str
+
+
+class EmergencyNumbers(Closed):
+    """Emergency telephone numbers by region; the deployment picks one (web settings)."""
+
+    presets: dict[str, str]
+    default: str
+
+    @field_validator("presets")
+    @classmethod
+    def _digits(cls, presets: dict[str, str]) -> dict[str, str]:
+        for region, number in presets.items():
+            if not number.isdigit():
+                raise ValueError(f"{region}: an emergency number is digits only")
+        return presets
+
+
+class MetaRuleDef(Closed):
+    """A rule the engine applies to the result as a whole, not to single answers.
+
+    Used for uncertainty: the interview is complete and a serious rule is still undecided
+    only because the person said "not sure" - the result is raised to ``urgency``.
+    """
+
+    id: str = Field(pattern=_ID)
+    title: str
+    concern: Concern
+    urgency: Urgency
+    patient: str
+    clinician: str
+    sources: tuple[str, ...] = Field(min_length=1)
+    advice: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+
+
+class SafetyFile(Closed):
+    """``safety.yaml``: emergency instructions and numbers, and the engine's meta-rules."""
+
+    emergency_numbers: EmergencyNumbers
+    instructions: tuple[InstructionDef, ...] = Field(min_length=1)
+    # A rule of at least this urgency left undecided by "not sure" answers escalates.
+    unsure_escalates_from: Urgency
+    unsure_not_ruled_out: MetaRuleDef
+    narrative_not_resolved: MetaRuleDef

@@ -12,6 +12,7 @@ Public API::
     reading.findings      # list[backpath.intake.NarrativeFinding]
     reading.understood    # False for empty or non-English text: nothing is ruled out
     reading.answers()     # one value per code, resolved safety-first
+    reading.unresolved_danger_words  # ("blood",): danger words no finding explains
 
 The core is pure: no clock (pass ``today`` for "since Monday"), no I/O beyond reading the
 knowledge files once.
@@ -20,10 +21,17 @@ knowledge files once.
 from __future__ import annotations
 
 from backpath.nlp._knowledge import load_nlp_knowledge, validate_nlp_knowledge
-from backpath.nlp._reader import CERTAINTIES, MAX_NARRATIVE_CHARS, NarrativeReading, read_narrative
+from backpath.nlp._reader import (
+    CERTAINTIES,
+    DANGER_WORDS_PROBLEM,
+    MAX_NARRATIVE_CHARS,
+    NarrativeReading,
+    read_narrative,
+)
 
 __all__ = [
     "CERTAINTIES",
+    "DANGER_WORDS_PROBLEM",
     "MAX_NARRATIVE_CHARS",
     "NarrativeReading",
     "load_nlp_knowledge",

@@ -10,6 +10,9 @@ The NLP knowledge is data in ``backpath/knowledge/nlp/`` (see ``docs/nlp.md``):
 ``codes.yaml``       ``codes``: how time and implication work for each finding code.
 ``macros.yaml``      ``macros``: shared choices such as ``$CANT``.
 ``language.yaml``    ``english_words``: everyday English words for the language check.
+``danger_words.yaml`` ``danger_words``: words that can signal a serious problem the
+                     vocabulary may not capture ("blood", "collapsed", "sangre"); the reader
+                     reports those that no finding explains.
 
 Every file has a closed set of keys. Validation collects every problem as
 ``file: id: message`` (unknown finding codes, unknown keys, duplicate ids, phrases that do
@@ -54,8 +57,23 @@ CONTEXT_CATEGORIES = frozenset(
 CONTEXT_DIRECTIONS = frozenset({"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"})
 
 _TARGET_KEYS = frozenset(
-    {"id", "codes", "phrases", "only_when", "needs_nearby", "value", "denies", "yields_to", "note"}
+    {
+        "id",
+        "codes",
+        "phrases",
+        "only_when",
+        "needs_nearby",
+        "value",
+        "denies",
+        "yields_to",
+        "blocker",
+        "note",
+    }
 )
+_DANGER_KEYS = frozenset({"id", "language", "phrases", "explained_by", "ignore_in", "note"})
+# Languages a danger word may be written in: English and the languages the language check
+# knows (their words are never counted as English).
+DANGER_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "nl", "pl")
 _MEASURE_KEYS = frozenset({"id", "kind", "phrases", "note"})
 _CONTEXT_KEYS = frozenset(
     {"id", "category", "direction", "phrases", "max_scope", "terminated_by", "note"}
@@ -79,6 +97,8 @@ class TargetEntry:
     ``denies``: the phrase itself says no ("I can feel the toilet paper fine").
     ``yields_to``: codes whose longer phrase, when it covers this one, takes precedence
     ("numbness" alone is leg numbness, but not inside "numbness down there").
+    ``blocker``: a longer phrase that only stops the shorter phrases of the same codes it
+    covers ("sick of this pain" stops "sick"); it is never a finding, not even when denied.
     """
 
     id: str
@@ -90,6 +110,26 @@ class TargetEntry:
     value: str | None = None
     denies: bool = False
     yields_to: tuple[str, ...] = ()
+    blocker: bool = False
+
+
+@dataclass(frozen=True)
+class DangerEntry:
+    """Words that can signal a serious problem the vocabulary may not capture.
+
+    ``explained_by``: finding codes that account for the word when one of them has a value
+    (yes or no) in the same sentence ("blood" is explained by ``blood_in_urine`` in "no blood
+    in my pee"). ``ignore_in``: longer phrases in which the word signals nothing ("blood
+    test", "not an emergency"). ``language``: the language the words are written in; only
+    English words count towards the English-language check.
+    """
+
+    id: str
+    phrases: tuple[str, ...]
+    file: str
+    language: str = "en"
+    explained_by: tuple[str, ...] = ()
+    ignore_in: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +185,7 @@ class NlpKnowledge:
     macros: Mapping[str, str]
     english_words: frozenset[str]
     finding_types: Mapping[str, str] = field(default_factory=dict)
+    danger_words: tuple[DangerEntry, ...] = ()
 
     def policy(self, code: str) -> CodePolicy:
         """The policy of ``code`` (the default symptom policy when none is written)."""
@@ -359,6 +400,16 @@ def _load_targets(checker: _Checker, read: Callable[[Path], Any]) -> list[Target
             if not isinstance(denies, bool):
                 checker.problem(file, item_id, "'denies' must be true or false")
                 denies = False
+            blocker = raw.get("blocker", False)
+            if not isinstance(blocker, bool):
+                checker.problem(file, item_id, "'blocker' must be true or false")
+                blocker = False
+            if blocker and (only_when is not None or denies or raw.get("value") is not None):
+                checker.problem(
+                    file,
+                    item_id,
+                    "a 'blocker' is never a finding: it takes no 'only_when', 'denies' or 'value'",
+                )
             value = raw.get("value")
             for code in codes:
                 definition = checker.findings[code]
@@ -391,9 +442,38 @@ def _load_targets(checker: _Checker, read: Callable[[Path], Any]) -> list[Target
                         value=value if isinstance(value, str) else None,
                         denies=denies,
                         yields_to=yields_to,
+                        blocker=blocker,
                     )
                 )
     return targets
+
+
+def _load_danger_words(checker: _Checker, read: Callable[[Path], Any]) -> list[DangerEntry]:
+    file = "nlp/danger_words.yaml"
+    entries: list[DangerEntry] = []
+    for index, item in enumerate(
+        _list_section(read(NLP_DIR / "danger_words.yaml"), "danger_words", file, checker)
+    ):
+        checked = checker.entry(file, item, _DANGER_KEYS, index)
+        if checked is None:
+            continue
+        item_id, raw = checked
+        language = raw.get("language", "en")
+        if language not in DANGER_LANGUAGES:
+            checker.problem(
+                file, item_id, f"'language' must be one of {', '.join(DANGER_LANGUAGES)}"
+            )
+            language = "en"
+        phrases = checker.phrases(file, item_id, raw.get("phrases"))
+        explained_by = checker.codes(file, item_id, "explained_by", raw.get("explained_by", []))
+        ignore_in: tuple[str, ...] = ()
+        if "ignore_in" in raw:
+            ignore_in = checker.phrases(file, item_id, raw.get("ignore_in"))
+        if phrases:
+            entries.append(
+                DangerEntry(item_id, phrases, file, str(language), explained_by, ignore_in)
+            )
+    return entries
 
 
 def _load_measures(checker: _Checker, read: Callable[[Path], Any]) -> list[MeasureEntry]:
@@ -503,6 +583,7 @@ def _load(tokenize: Callable[[str], list[str]]) -> tuple[NlpKnowledge, list[str]
     measures = _load_measures(checker, read)
     context = _load_context(checker, read)
     words = _load_words(checker, read)
+    danger_words = _load_danger_words(checker, read)
     knowledge = NlpKnowledge(
         targets=tuple(targets),
         measures=tuple(measures),
@@ -511,6 +592,7 @@ def _load(tokenize: Callable[[str], list[str]]) -> tuple[NlpKnowledge, list[str]
         macros=dict(checker.macros),
         english_words=words,
         finding_types={code: str(item.get("type")) for code, item in findings.items()},
+        danger_words=tuple(danger_words),
     )
     return knowledge, checker.problems
 
@@ -534,6 +616,8 @@ def load_nlp_knowledge() -> NlpKnowledge:
     return knowledge
 
 
-def all_phrases(entries: Iterable[TargetEntry | MeasureEntry | ContextEntry]) -> list[str]:
+def all_phrases(
+    entries: Iterable[TargetEntry | MeasureEntry | ContextEntry | DangerEntry],
+) -> list[str]:
     """Every phrase of some entries (used to build the English word list)."""
     return [phrase for entry in entries for phrase in entry.phrases]

@@ -3,7 +3,11 @@
 Blank English tokenizer (no model can be downloaded) -> spaCy ``sentencizer`` (PyRuSH is
 about four times slower and logs every token) -> a newline splitter -> medspaCy
 ``TargetMatcher`` for findings -> a second ``TargetMatcher`` for numbers (durations, pain
-scores, ages) -> medspaCy ``ConText`` with backpath's own patient-language rules.
+scores, ages) -> medspaCy ``ConText`` with backpath's own patient-language rules -> a third
+``TargetMatcher`` for danger words -> a fourth for blockers (``blocker: true`` lexicon
+entries), which adds its spans to the targets' group. The last two run after ConText so
+that they never change what ConText sees: ConText drops a trigger inside any target, and a
+blocker such as "a baby 3 years ago" must not take "3 years ago" from the other findings.
 
 Both matchers write to span groups rather than ``doc.ents`` because one phrase may mention
 several findings ("both legs tingle" is leg numbness *and* both legs), and entities cannot
@@ -16,6 +20,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any, cast
 
@@ -31,6 +36,10 @@ from backpath.nlp._patterns import compile_phrase, literal_items
 
 TARGET_GROUP = "backpath_targets"
 MEASURE_GROUP = "backpath_measures"
+DANGER_GROUP = "backpath_danger"
+# A danger-word span whose label ends with this marks a phrase in which the word of that
+# entry signals nothing ("blood test"): ``<entry id>`` + IGNORE_SUFFIX.
+IGNORE_SUFFIX = "#ignore"
 # Sentence ends: the sentencizer's defaults plus ";" (patients use it between complaints).
 _EXTRA_SENTENCE_ENDS = [";"]
 
@@ -224,6 +233,23 @@ def _add_rules(
         phrase_matcher.add(key, cast(Any, rule_sequences))
 
 
+@dataclass(frozen=True)
+class _MatchEntry:
+    """Phrases matched under one label (a danger word entry, or the phrases it ignores)."""
+
+    id: str
+    phrases: tuple[str, ...]
+
+
+def _danger_entries(knowledge: NlpKnowledge) -> list[_MatchEntry]:
+    entries: list[_MatchEntry] = []
+    for entry in knowledge.danger_words:
+        entries.append(_MatchEntry(entry.id, entry.phrases))
+        if entry.ignore_in:
+            entries.append(_MatchEntry(entry.id + IGNORE_SUFFIX, entry.ignore_in))
+    return entries
+
+
 def _target_rule(entry: Any, pattern: list[dict[str, Any]] | None) -> Any:
     return TargetRule(literal=entry.id, category=entry.id, pattern=pattern)
 
@@ -260,7 +286,9 @@ def get_pipeline() -> Language:
         },
     )
     _add_rules(
-        targets, [_Compiled(e, knowledge, nlp, tokenize) for e in knowledge.targets], _target_rule
+        targets,
+        [_Compiled(e, knowledge, nlp, tokenize) for e in knowledge.targets if not e.blocker],
+        _target_rule,
     )
     measures: Any = nlp.add_pipe(
         "medspacy_target_matcher",
@@ -289,5 +317,37 @@ def get_pipeline() -> Language:
     )
     _add_rules(
         context, [_Compiled(e, knowledge, nlp, tokenize) for e in knowledge.context], _context_rule
+    )
+    danger: Any = nlp.add_pipe(
+        "medspacy_target_matcher",
+        name="backpath_danger",
+        config={
+            "result_type": "group",
+            "span_group_name": DANGER_GROUP,
+            "prune": False,
+            "phrase_matcher_attr": "NORM",
+        },
+    )
+    _add_rules(
+        danger,
+        [_Compiled(e, knowledge, nlp, tokenize) for e in _danger_entries(knowledge)],
+        _target_rule,
+    )
+    blockers: Any = nlp.add_pipe(
+        "medspacy_target_matcher",
+        name="backpath_blockers",
+        config={
+            "result_type": "group",
+            # Appended to the targets' group (medspaCy adds to an existing group), after
+            # ConText: a blocker has no modifiers and prunes no trigger.
+            "span_group_name": TARGET_GROUP,
+            "prune": False,
+            "phrase_matcher_attr": "NORM",
+        },
+    )
+    _add_rules(
+        blockers,
+        [_Compiled(e, knowledge, nlp, tokenize) for e in knowledge.targets if e.blocker],
+        _target_rule,
     )
     return nlp

@@ -15,7 +15,12 @@ The steps, each small and in order:
    both legs;
 6. read the numbers: durations go to the symptom they are written next to (bladder, bowel,
    saddle, sexual or both-leg symptoms date ``cauda_equina_symptoms_days``), pain scores to
-   the nearest back or leg mention, ages unless they belong to someone else.
+   the nearest back or leg mention, ages unless they belong to someone else; such a
+   symptom dated 14 days or less ("since yesterday", "last night") is also
+   ``ces_symptom_recent``;
+7. find the danger words (``danger_words.yaml``) that no finding in their sentence explains
+   and that are not themselves denied ("no blood"): ``unresolved_danger_words``, and the
+   problem ``"danger_words"``.
 """
 
 from __future__ import annotations
@@ -29,14 +34,34 @@ from typing import Any
 
 from backpath.errors import NarrativeError
 from backpath.intake import NarrativeFinding
-from backpath.nlp._knowledge import NlpKnowledge, TargetEntry, all_phrases, load_nlp_knowledge
+from backpath.nlp._knowledge import (
+    DangerEntry,
+    NlpKnowledge,
+    TargetEntry,
+    all_phrases,
+    load_nlp_knowledge,
+)
 from backpath.nlp._language import guess_language
 from backpath.nlp._patterns import phrase_words
-from backpath.nlp._pipeline import MEASURE_GROUP, TARGET_GROUP, get_pipeline, normalise_text
+from backpath.nlp._pipeline import (
+    DANGER_GROUP,
+    IGNORE_SUFFIX,
+    MEASURE_GROUP,
+    TARGET_GROUP,
+    get_pipeline,
+    normalise_text,
+)
 from backpath.nlp._values import parse_age, parse_duration, parse_pain_score
 from backpath.vocabulary import FindingValue
 
 MAX_NARRATIVE_CHARS = 20_000
+# The problem a reading reports when danger words are left unexplained (the triage engine
+# looks for exactly this string); the words are in ``unresolved_danger_words``.
+DANGER_WORDS_PROBLEM = "danger_words"
+# A bladder, bowel, saddle, sexual or both-leg symptom dated this many days or fewer is
+# ``ces_symptom_recent`` ("began or got worse in the last 14 days").
+CES_RECENT_DAYS = 14
+CES_RECENT_CODE = "ces_symptom_recent"
 CERTAINTIES = ("affirmed", "negated", "uncertain", "historical", "hypothetical", "family")
 
 # ConText categories, strongest first: a mention about someone else says nothing about the
@@ -68,12 +93,17 @@ class NarrativeReading:
     history, a hypothetical, a long-past symptom). ``understood`` is False when the text is
     empty or not English: then a missing red flag must be treated as *not ruled out*.
     ``problems`` says, in plain words, what could not be read.
+    ``unresolved_danger_words``: words that can signal a serious problem ("blood",
+    "collapsed", "sangre") which no finding in their sentence explains and which are not
+    denied, in text order, lower-cased; when there are any, ``problems`` holds
+    ``"danger_words"`` (and a plain-words note naming them).
     """
 
     findings: list[NarrativeFinding]
     understood: bool
     language: str
     problems: list[str] = field(default_factory=list)
+    unresolved_danger_words: tuple[str, ...] = ()
 
     def answers(self) -> dict[str, FindingValue]:
         """One value per code, resolved conservatively (safety first).
@@ -122,8 +152,9 @@ class _Mention:
     end: int
     sentence: int  # ordinal of the sentence in the narrative
     entry: TargetEntry | None = None
-    kind: str = "target"  # target | duration | pain_score | age | derived
+    kind: str = "target"  # target | duration | pain_score | age | derived | blocker
     remote: bool = False  # modified by a remote-past trigger ("years ago")
+    recent_days: int | None = None  # days its recent-past trigger names ("yesterday": 1)
 
 
 def _sentence_index(doc: Any) -> list[int]:
@@ -155,8 +186,30 @@ def _boolean_value(certainty: str, time: str) -> tuple[FindingValue, str]:
     return True, certainty
 
 
+def _recent_days(doc: Any, span: Any, today: dt.date | None) -> int | None:
+    """The fewest days a recent-past trigger of ``span`` names ("yesterday" 1, "last week"
+    7), or None when it names none that can be counted ("recently")."""
+    days: list[int] = []
+    for modifier in span._.modifiers:
+        if modifier.category != "RECENT_PAST":
+            continue
+        start, end = modifier.modifier_span
+        duration = parse_duration(doc[start:end].text, today)
+        if duration is not None and duration.days is not None:
+            days.append(duration.low if duration.low is not None else duration.days)
+    return min(days) if days else None
+
+
+def _is_anchor(entry: TargetEntry | None) -> bool:
+    """An entry that is not a finding by itself: an anchor or a blocker."""
+    return entry is not None and (entry.only_when_negated or entry.blocker)
+
+
 def _target_mentions(
-    doc: Any, knowledge: NlpKnowledge, entries: dict[str, TargetEntry]
+    doc: Any,
+    knowledge: NlpKnowledge,
+    entries: dict[str, TargetEntry],
+    today: dt.date | None = None,
 ) -> list[_Mention]:
     raw: list[_Mention] = []
     sentences = _sentence_index(doc)
@@ -165,17 +218,24 @@ def _target_mentions(
         certainty = _certainty(modifier.category for modifier in span._.modifiers)
         sentence = sentences[span.start]
         remote = any(modifier.category == "HISTORICAL" for modifier in span._.modifiers)
+        recent = _recent_days(doc, span, today) if certainty == "recent" else None
         for code in entry.codes:
             raw.append(
                 _Mention(
-                    code, None, certainty, span.start, span.end, sentence, entry, remote=remote
+                    code,
+                    None,
+                    certainty,
+                    span.start,
+                    span.end,
+                    sentence,
+                    entry,
+                    remote=remote,
+                    recent_days=recent,
                 )
             )
     # The longest phrase wins among overlapping phrases for the same code ("can't empty my
     # bladder" beats the anchor "bladder"); a real phrase beats an anchor of equal length.
-    raw.sort(
-        key=lambda m: (-(m.end - m.start), m.entry.only_when_negated if m.entry else False, m.start)
-    )
+    raw.sort(key=lambda m: (-(m.end - m.start), _is_anchor(m.entry), m.start))
     kept: list[_Mention] = []
     for mention in raw:
         if any(
@@ -189,7 +249,25 @@ def _target_mentions(
         if mention.entry is None:
             continue
         entry = mention.entry
+        if entry.blocker:
+            # Never a finding; kept (without a value) only so that a duration written inside
+            # it ("a baby 3 years ago") dates it and not the back pain.
+            mention.value, mention.kind = None, "blocker"
+            resolved.append(mention)
+            continue
         if entry.only_when_negated and mention.certainty != "negated":
+            continue
+        if entry.only_when_negated and any(
+            other.entry is not None
+            and not _is_anchor(other.entry)
+            and other.code not in entry.codes
+            and other.start <= mention.start
+            and mention.end <= other.end
+            and (other.end - other.start) > (mention.end - mention.start)
+            for other in kept
+        ):
+            # An anchor inside a longer phrase about another finding: "no blood in my pee"
+            # denies blood in the urine, not every bladder symptom.
             continue
         if entry.yields_to and any(
             other.code in entry.yields_to
@@ -245,7 +323,7 @@ def _apply_nearby(mentions: list[_Mention]) -> list[_Mention]:
         if needs and not any(
             other.code in needs and abs(other.sentence - mention.sentence) <= 1
             for other in mentions
-            if other is not mention
+            if other is not mention and other.kind != "blocker"
         ):
             continue
         out.append(mention)
@@ -270,6 +348,32 @@ def _apply_implications(mentions: list[_Mention], knowledge: NlpKnowledge) -> li
                         "derived",
                     )
                 )
+    return mentions + added
+
+
+def _apply_recent_ces(mentions: list[_Mention], knowledge: NlpKnowledge) -> list[_Mention]:
+    """A bladder, bowel, saddle, sexual or both-leg symptom said with a recent-past time of
+    14 days or less ("I wet myself last night") is also ``ces_symptom_recent``."""
+    added = []
+    for mention in mentions:
+        if (
+            mention.value is True
+            and mention.recent_days is not None
+            and mention.recent_days <= CES_RECENT_DAYS
+            and knowledge.policy(mention.code).duration == "cauda_equina"
+        ):
+            added.append(
+                _Mention(
+                    CES_RECENT_CODE,
+                    True,
+                    mention.certainty,
+                    mention.start,
+                    mention.end,
+                    mention.sentence,
+                    None,
+                    "derived",
+                )
+            )
     return mentions + added
 
 
@@ -307,6 +411,20 @@ def _apply_sides(mentions: list[_Mention]) -> list[_Mention]:
 def _measure_certainty(doc: Any, span: Any) -> str:
     graph = doc._.context_graph
     categories = [m.category for m in (graph.modifiers if graph else []) if m.modifies(span)]
+    return _certainty(categories)
+
+
+def _own_certainty(doc: Any, span: Any) -> str:
+    """The certainty ConText gives a span that is not one of its targets, ignoring triggers
+    inside the span itself: the "n't" of "legs won't move" does not deny it. (medspaCy's
+    own overlap test misses a trigger lying strictly inside the span.)"""
+    graph = doc._.context_graph
+    categories = [
+        m.category
+        for m in (graph.modifiers if graph else [])
+        if not (m.modifier_span[0] < span.end and span.start < m.modifier_span[1])
+        and m.modifies(span)
+    ]
     return _certainty(categories)
 
 
@@ -357,7 +475,9 @@ def _measure_mentions(
     ]
     # Any mention can anchor a duration: "pneumonia ten years ago" dates the pneumonia
     # (and so nothing), even though the pneumonia itself says nothing about now.
-    anchors = [m for m in mentions if m.value is not False and m.kind in ("target", "derived")]
+    anchors = [
+        m for m in mentions if m.value is not False and m.kind in ("target", "derived", "blocker")
+    ]
     sentences = _sentence_index(doc)
     out: list[_Mention] = []
     for span in sorted(chosen, key=lambda s: s.start):
@@ -400,6 +520,22 @@ def _measure_mentions(
                         kind,
                     )
                 )
+                if days <= CES_RECENT_DAYS and any(
+                    m.value is True and knowledge.policy(m.code).duration == "cauda_equina"
+                    for m in nearest
+                ):
+                    out.append(
+                        _Mention(
+                            CES_RECENT_CODE,
+                            True,
+                            public,
+                            span.start,
+                            span.end,
+                            sentence,
+                            None,
+                            "derived",
+                        )
+                    )
             if "episode" in roles:
                 days = duration.high if duration.high is not None else duration.days
                 out.append(
@@ -436,6 +572,11 @@ def _english_vocabulary() -> frozenset[str]:
     words = phrase_words(all_phrases(knowledge.targets), knowledge.macros)
     words |= phrase_words(all_phrases(knowledge.context), knowledge.macros)
     words |= phrase_words(all_phrases(knowledge.measures), knowledge.macros)
+    english_danger = [entry for entry in knowledge.danger_words if entry.language == "en"]
+    words |= phrase_words(all_phrases(english_danger), knowledge.macros)
+    words |= phrase_words(
+        [phrase for entry in english_danger for phrase in entry.ignore_in], knowledge.macros
+    )
     for macro in knowledge.macros.values():
         words |= phrase_words([macro], {})
     return frozenset(words) | knowledge.english_words
@@ -482,12 +623,59 @@ def _read_doc(
     problems: list[str],
 ) -> list[_Mention]:
     """Every mention in one processed piece of the narrative (token offsets of ``doc``)."""
-    mentions = _target_mentions(doc, knowledge, entries)
+    mentions = _target_mentions(doc, knowledge, entries, today)
     mentions = _apply_nearby(mentions)
     mentions = _apply_implications(mentions, knowledge)
+    mentions = _apply_recent_ces(mentions, knowledge)
     mentions = _apply_sides(mentions)
     mentions += _measure_mentions(doc, text, knowledge, mentions, today, problems)
     return mentions
+
+
+def _unresolved_danger(
+    doc: Any, mentions: list[_Mention], dangers: dict[str, DangerEntry]
+) -> list[str]:
+    """The danger words of one processed piece that nothing explains, lower-cased.
+
+    A danger word is resolved when it is itself denied ("no blood", "I'm not suicidal"), or
+    when a finding named in its entry's ``explained_by`` has a value (yes or no) in the same
+    sentence. A mention about someone else, a hypothetical or a remote past has no value,
+    so it leaves the word unresolved: better a person reads the text.
+    """
+    spans = list(doc.spans[DANGER_GROUP])
+    if not spans:
+        return []
+    ignored = [s for s in spans if s.label_.endswith(IGNORE_SUFFIX)]
+    # The longest of overlapping danger phrases speaks for them ("me quiero morir", not
+    # also "quiero morir"), once the phrases in which a word signals nothing are dropped.
+    found: list[Any] = []
+    for span in sorted(spans, key=lambda s: (-(s.end - s.start), s.start)):
+        if span.label_ not in dangers or any(
+            other.label_ == span.label_ + IGNORE_SUFFIX
+            and other.start < span.end
+            and span.start < other.end
+            for other in ignored
+        ):
+            continue
+        if not any(other.start < span.end and span.start < other.end for other in found):
+            found.append(span)
+    sentences = _sentence_index(doc)
+    words: list[str] = []
+    for span in sorted(found, key=lambda s: s.start):
+        entry = dangers[span.label_]
+        if _own_certainty(doc, span) == "negated":
+            continue
+        sentence = sentences[span.start]
+        if any(
+            m.sentence == sentence
+            and m.code in entry.explained_by
+            and m.value is not None
+            and m.kind != "blocker"
+            for m in mentions
+        ):
+            continue
+        words.append(" ".join(span.text.split()))
+    return words
 
 
 def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
@@ -509,6 +697,8 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
     knowledge = load_nlp_knowledge()
     nlp = get_pipeline()
     entries = {entry.id: entry for entry in knowledge.targets}
+    dangers = {entry.id: entry for entry in knowledge.danger_words}
+    danger_words: list[str] = []
     normalised = normalise_text(text)
     pieces = _chunks(text)
     problems: list[str] = []
@@ -521,7 +711,10 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
         piece = text[offset:end]
         words.extend(t.lower_ for t in doc if t.is_alpha)
         mentions = _read_doc(doc, piece, knowledge, entries, today, problems)
+        danger_words.extend(_unresolved_danger(doc, mentions, dangers))
         for mention in sorted(mentions, key=lambda m: (m.start, m.end, m.code)):
+            if mention.kind == "blocker":
+                continue
             span_obj = doc[mention.start : mention.end]
             start, stop = offset + span_obj.start_char, offset + span_obj.end_char
             key = (mention.code, start, stop, mention.value)
@@ -542,4 +735,12 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
         problems.insert(
             0, f"not understood: {guess.reason}; red flags cannot be ruled out from this text"
         )
-    return NarrativeReading(findings, guess.english, guess.language, problems)
+    unresolved = tuple(dict.fromkeys(danger_words))
+    if unresolved:
+        problems.append(DANGER_WORDS_PROBLEM)
+        problems.append(
+            "words that can signal a serious problem were not explained by any finding: "
+            + ", ".join(repr(word) for word in unresolved)
+            + "; a person should read the text"
+        )
+    return NarrativeReading(findings, guess.english, guess.language, problems, unresolved)

@@ -18,7 +18,7 @@ class Evidence:
     code: str
     value: FindingValue
     # "answer" | "narrative" | "implied" (from another yes, see findings.yaml `implies`)
-    # | "unknown" (not answered, counted as the worse case)
+    # | "unknown" (not asked, counted as the worse case) | "unsure" (asked: "not sure")
     source: str
     text: str | None = None
     span: tuple[int, int] | None = None
@@ -129,6 +129,14 @@ class Assessment:
     narrative_problems: tuple[str, ...]
     kb: KnowledgeBase = field(repr=False)
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # True when no question left unasked could change the urgency (DESIGN.md v2).
+    complete: bool = False
+    # Questions the person answered "not sure", in questionnaire order.
+    unsure: tuple[str, ...] = ()
+    # Questions that could still change the urgency and were never asked.
+    unasked: tuple[str, ...] = ()
+    # Id of the first instruction of an emergency result (safety.yaml), else None.
+    first_instruction: str | None = None
 
     @property
     def concerns(self) -> tuple[str, ...]:
@@ -191,12 +199,31 @@ class Assessment:
             out.append(dict(block))
         return out
 
+    def instruction_json(self, number: str | None = None) -> dict[str, Any] | None:
+        """The first instruction of an emergency result, with the emergency number filled in."""
+        if self.first_instruction is None:
+            return None
+        from backpath.triage.emergency import emergency_number
+
+        number = number or emergency_number(self.kb)
+        instruction = self.kb.instructions[self.first_instruction]
+        key = f"instruction.{instruction.id}"
+        text = self.kb.text(key, self.language, instruction.text)
+        return {
+            "id": instruction.id,
+            "text": text.format(emergency_number=number),
+            "clinician": instruction.clinician,
+            "emergency_number": number,
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The public Result JSON (DESIGN.md)."""
         kb, lang = self.kb, self.language
         wording = kb.urgencies[self.urgency]
         return {
             "urgency": self.urgency.value,
+            "complete": self.complete,
+            "first_instruction": self.instruction_json(),
             "urgency_text": {
                 "label": kb.text(f"urgency.{self.urgency.value}.label", lang, wording.label),
                 "headline": kb.text(
@@ -213,6 +240,8 @@ class Assessment:
             "next_steps": self._blocks(self.next_steps),
             "safety_net": self._blocks(self.safety_net),
             "conflicts": [c.to_json() for c in self.conflicts],
+            "unsure": list(self.unsure),
+            "unasked": list(self.unasked),
             "narrative": {
                 "status": self.narrative_status,
                 "problems": list(self.narrative_problems),
@@ -414,20 +443,81 @@ def assess(
     def by_urgency(rule: Rule) -> int:
         return -rule.urgency.rank
 
-    fired = tuple(
+    unsure = frozenset(code for code in intake.unsure if code not in answers)
+    fired_list = [
         FiredRule(
             rule,
             tuple(
-                _evidence_for(code, answers, evidence)
+                _evidence_for(code, answers, evidence, unsure)
                 for code in rule.condition.evaluate(answers).decided_by
             ),
         )
         for rule in sorted(fired_rules, key=by_urgency)
-    )
+    ]
     unresolved = tuple(
         UnresolvedRule(rule, rule.condition.evaluate(answers).unknown)
         for rule in sorted(unresolved_rules, key=by_urgency)
     )
+
+    # Complete: no question that was never asked could still raise the urgency. A question
+    # answered "not sure" was asked; a question whose ask_if is false is not asked at all.
+    gates = kb.question_gates
+
+    def never_asked(code: str) -> bool:
+        if code in answers or code in unsure or code not in gates:
+            return False
+        gate = gates[code]
+        return gate is None or gate(answers) is not False
+
+    unasked = tuple(
+        dict.fromkeys(
+            code
+            for item in unresolved
+            if item.rule.urgency.rank > urgency.rank
+            for code in item.ask
+            if never_asked(code)
+        )
+    )
+    complete = not unasked
+
+    # "Not sure" never ends as routine: with nothing left to ask, a serious rule still open
+    # because of "not sure" answers raises the result (safety.yaml).
+    if complete and unsure:
+        threshold = kb.safety.unsure_escalates_from.rank
+        doubted = tuple(
+            dict.fromkeys(
+                code
+                for item in unresolved
+                if item.rule.urgency.rank >= threshold and item.rule.urgency.rank > urgency.rank
+                for code in item.ask
+                if code in unsure
+            )
+        )
+        if doubted:
+            meta = kb.unsure_rule
+            fired_list.append(
+                FiredRule(meta, tuple(Evidence(code, None, "unsure") for code in doubted))
+            )
+            urgency = max(urgency, meta.urgency, key=lambda u: u.rank)
+
+    # Words we could not read, or danger words we could not place, never end as self-care.
+    if urgency is Urgency.SELF_CARE and (
+        status == "not_understood" or "danger_words" in problems
+    ):
+        meta = kb.narrative_rule
+        fired_list.append(FiredRule(meta, ()))
+        urgency = meta.urgency
+
+    fired = tuple(sorted(fired_list, key=lambda f: by_urgency(f.rule)))
+    first_instruction = None
+    if urgency is Urgency.EMERGENCY:
+        ranks = kb.instruction_rank
+        chosen = [
+            f.rule.spec.first_instruction
+            for f in fired
+            if f.rule.urgency is urgency and f.rule.spec.first_instruction
+        ]
+        first_instruction = min(chosen, key=lambda i: ranks[i]) if chosen else None
 
     advice: list[str] = []
     next_steps: list[str] = []
@@ -463,6 +553,10 @@ def assess(
         narrative_problems=problems,
         kb=kb,
         extras={"scores": [s.to_json() for s in scores.values()]} if scores else {},
+        complete=complete,
+        unsure=tuple(code for code in gates if code in unsure),
+        unasked=unasked,
+        first_instruction=first_instruction,
     )
 
 
@@ -500,14 +594,18 @@ def _score_instruments(
 
 
 def _evidence_for(
-    code: str, answers: Mapping[str, FindingValue], narrative: Mapping[str, Evidence]
+    code: str,
+    answers: Mapping[str, FindingValue],
+    narrative: Mapping[str, Evidence],
+    unsure: frozenset[str] = frozenset(),
 ) -> Evidence:
-    """Where the value of ``code`` came from: the narrative, a form answer, or nowhere."""
+    """Where the value of ``code`` came from: the narrative, a form answer, "not sure", or
+    nowhere (not asked)."""
     if code in narrative:
         return narrative[code]
     if code in answers:
         return Evidence(code, answers[code], "answer")
-    return Evidence(code, None, "unknown")
+    return Evidence(code, None, "unsure" if code in unsure else "unknown")
 
 
 def _default_reader() -> NarrativeReader:

@@ -192,7 +192,11 @@ class DraftState:
 
     def intake_json(self) -> dict[str, Any]:
         """The Intake JSON of this draft (what is triaged and stored)."""
-        data: dict[str, Any] = {"answers": dict(self.answers), "language": self.language}
+        answers = dict(self.answers)
+        for code in self.unsure:
+            # "Not sure" is an answer (null), not a question left unasked.
+            answers.setdefault(code, None)
+        data: dict[str, Any] = {"answers": answers, "language": self.language}
         if self.narrative:
             data["narrative"] = self.narrative
         if self.instruments:

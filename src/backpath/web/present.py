@@ -51,6 +51,10 @@ class PatientResult:
     safety_net: tuple[TextBlock, ...]
     next_steps: tuple[TextBlock, ...]
     narrative_not_understood: bool
+    # An emergency result's first instruction ("Call 999 now. Do not drive yourself.") and
+    # the number for a tel: link; None for other results.
+    first_instruction: str | None = None
+    emergency_number: str | None = None
 
 
 class _Retext:
@@ -126,6 +130,7 @@ def patient_result(
         seen.add(message)
         reasons.append(Reason(message, quotes))
     advice = result.get("advice", [])
+    first_instruction, number = _first_instruction(kb, result, language)
     return PatientResult(
         urgency=urgency,
         label=retext(f"urgency.{urgency}.label", stored["label"], wording.label),
@@ -137,7 +142,26 @@ def patient_result(
         safety_net=_blocks(result.get("safety_net", []), kb, retext),
         next_steps=_blocks(result.get("next_steps", []), kb, retext),
         narrative_not_understood=result.get("narrative", {}).get("status") == "not_understood",
+        first_instruction=first_instruction,
+        emergency_number=number,
     )
+
+
+def _first_instruction(
+    kb: KnowledgeBase, result: Mapping[str, Any], language: str
+) -> tuple[str | None, str | None]:
+    """The emergency instruction in ``language`` with the clinic's number filled in."""
+    stored = result.get("first_instruction")
+    if not stored:
+        return None, None
+    from backpath.triage.emergency import emergency_number
+
+    number = emergency_number(kb)
+    instruction = kb.instructions.get(stored["id"])
+    if instruction is None:  # stored by an older knowledge base: show it as it was
+        return str(stored["text"]), str(stored.get("emergency_number") or number)
+    text = kb.text(f"instruction.{instruction.id}", language, instruction.text)
+    return text.format(emergency_number=number), number
 
 
 # ---------------------------------------------------------------- clinician views
