@@ -194,6 +194,11 @@ def load_cases(directory: Path) -> tuple[list[Case], list[str]]:
     for path in sorted(directory.glob("*.yaml")):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if data.get("replay_skip"):
+                # A case about answers no interview can produce (a form conflict, a red
+                # flag left unanswered on purpose): it says why in `replay_skip`.
+                problems.append(f"{path.name}: not replayed ({data['replay_skip']})")
+                continue
             cases.append(
                 Case(
                     str(data.get("id", path.stem)),

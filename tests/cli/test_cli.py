@@ -197,3 +197,47 @@ def test_followup_reports_important_change_and_raises_urgency(tmp_path) -> None:
     assert data["changes"]["odi"]["clinically_important"] is True
     assert data["changes"]["odi"]["direction"] == "improved"
     assert data["changes"]["nprs_leg"]["clinically_important"] is False
+
+
+
+class _ScriptedConsole:
+    """A console that answers from a script and records what was printed."""
+
+    def __init__(self, replies: list[str]) -> None:
+        self.replies = replies
+        self.printed: list[str] = []
+
+    def input(self, prompt: str = "") -> str:
+        self.printed.append(prompt)
+        return self.replies.pop(0)
+
+    def print(self, *objects: object, **_: object) -> None:
+        self.printed.append(" ".join(str(o) for o in objects))
+
+
+def test_assess_asks_a_skipped_saddle_question_again_in_plainer_words(kb) -> None:
+    """Enter on "numb between your legs?" shows the plainer wording once; a second Enter is
+    kept as "not sure" (null) in the intake, never as "no"."""
+    from backpath.cli.assess import Interview
+
+    console = _ScriptedConsole(["", ""])
+    interview = Interview(console, kb, "en")  # type: ignore[arg-type]
+    interview.ask(kb.findings["saddle_numbness"])
+    plain = kb.findings["saddle_numbness"].unsure_help
+    assert plain
+    assert any(plain in line for line in console.printed)
+    assert console.replies == []
+    intake = interview.intake()
+    assert "saddle_numbness" not in intake.answers
+    assert intake.unsure == frozenset({"saddle_numbness"})
+    assert intake.to_json()["answers"]["saddle_numbness"] is None
+
+
+def test_assess_skipped_question_without_plainer_words_is_asked_once(kb) -> None:
+    """Enter on a question without `unsure_help` moves on at once, kept as "not sure"."""
+    from backpath.cli.assess import Interview
+
+    console = _ScriptedConsole([""])
+    interview = Interview(console, kb, "en")  # type: ignore[arg-type]
+    interview.ask(kb.findings["chest_pain"])
+    assert interview.intake().unsure == frozenset({"chest_pain"})

@@ -13,7 +13,7 @@ from backpath.kb import KnowledgeBase
 from backpath.triage import assess
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "cases"
-CASE_KEYS = {"id", "description", "source", "reference", "intake", "expected"}
+CASE_KEYS = {"id", "description", "source", "reference", "intake", "expected", "replay_skip"}
 EXPECTED_KEYS = {
     "urgency",
     "concerns",

@@ -306,6 +306,10 @@ def test_emergency_number_follows_the_configured_region(kb: KnowledgeBase) -> No
         emergency_number(kb, {"BACKPATH_EMERGENCY_REGION": "mars"})
     with pytest.raises(EmergencyNumberError, match="digits"):
         emergency_number(kb, {"BACKPATH_EMERGENCY_NUMBER": "nine-nine-nine"})
+    # Without its own setting the number follows the handout's clinic configuration, so a
+    # page and its printed handout never name different numbers.
+    assert emergency_number(kb, {"BACKPATH_CLINIC_PRESET": "uk"}) == "999"
+    assert emergency_number(kb, {"BACKPATH_CLINIC_PRESET": "us"}) == "911"
 
 
 def test_every_emergency_rule_has_a_first_instruction_and_never_says_today(

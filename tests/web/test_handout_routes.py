@@ -83,3 +83,18 @@ def test_clinician_handout_needs_sign_in_and_is_audited(client: TestClient, stor
             select(AuditEvent.action).where(AuditEvent.target_id == assessment_id)
         ).all()
     assert "export" in actions
+
+
+def test_result_page_and_handout_name_the_same_emergency_number(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the region set to the UK, the emergency result and its handout both say 999."""
+    monkeypatch.setenv("BACKPATH_EMERGENCY_REGION", "uk")
+    page = Patient(client).complete({"age": "45", "saddle_numbness": "yes"})
+    assert 'href="tel:999"' in page.text
+    assert 'href="tel:911"' not in page.text
+    token = _token(str(page.url))
+    html = client.get(f"/r/{token}/handout")
+    assert html.status_code == 200
+    assert "999" in html.text
+    assert "911" not in html.text

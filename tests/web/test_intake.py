@@ -137,8 +137,8 @@ def test_saddle_numbness_shows_the_emergency_screen_at_once(
     # The first line is the rule's own instruction with the clinic's number as a tel: link.
     instruction = kb.instructions["go_to_emergency_department"].text
     assert "data-first-instruction" in page.text
-    assert esc(instruction.format(emergency_number="999")) in page.text
-    assert 'href="tel:999"' in page.text
+    assert esc(instruction.format(emergency_number="911")) in page.text
+    assert 'href="tel:911"' in page.text
     assert esc(kb.urgencies[Urgency.EMERGENCY].action) not in page.text
     assert kb.ui("web.emergency_continue") in page.text
 
@@ -398,3 +398,36 @@ def test_startback_is_not_offered_in_spanish_or_in_an_emergency(
     patient.advance_to(kb.sections[-1].id)
     patient.submit({})
     assert patient.on_narrative_page()
+
+
+def test_not_sure_about_saddle_numbness_is_asked_again_in_plainer_words(
+    client: TestClient, kb: KnowledgeBase, store: Store
+) -> None:
+    """A first "not sure" to a bladder, bowel or saddle question re-shows it once with an
+    example in plainer words; a second "not sure" is kept as null and the intake goes on."""
+    plain = kb.findings["saddle_numbness"].unsure_help
+    assert plain
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "45", "back_pain": "yes"})
+    patient.pass_danger_signs()
+    page = patient.submit({"saddle_numbness": "not_sure"})
+    assert "/intake/section/bladder_bowel_saddle" in str(page.url)
+    assert "?more=1" in str(page.url)
+    assert esc(plain) in page.text
+    assert 'name="saddle_numbness" value="not_sure" checked' in page.text
+    page = patient.submit({"saddle_numbness": "not_sure"})
+    assert "/intake/section/bladder_bowel_saddle" not in str(page.url)
+    with store.session() as db:
+        state = db.query(Draft).one().state
+    assert "saddle_numbness" in state["unsure"]
+    assert "saddle_numbness" not in state["answers"]
+
+
+def test_not_sure_to_a_question_without_plainer_words_moves_on(client: TestClient) -> None:
+    """Only questions with `unsure_help` are asked again: chest pain "not sure" moves on."""
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "45", "back_pain": "yes"})
+    page = patient.submit({"chest_pain": "not_sure"})
+    assert "?more=1" not in str(page.url)

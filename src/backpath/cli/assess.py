@@ -47,6 +47,8 @@ class Interview:
         self.answers: dict[str, FindingValue] = {}
         self.instruments: dict[str, list[int | None]] = {}
         self.asked: set[str] = set()
+        # Questions asked and skipped ("not sure").
+        self.unsure: set[str] = set()
 
     def text(self, key: str, default: str) -> str:
         return self.kb.text(key, self.language, default)
@@ -70,7 +72,16 @@ class Interview:
                 )
                 raw = self.console.input(f"\n[bold]{question}[/] {hint} ").strip().lower()
             if not raw:
-                return
+                # Asked and skipped: "not sure" (null), which is unknown, never "no". The
+                # bladder, bowel and saddle questions are asked once more in plainer words.
+                plain = finding.unsure_help and finding.code not in self.unsure
+                self.unsure.add(finding.code)
+                if not plain:
+                    return
+                help_text = self.text(f"finding.{finding.code}.unsure_help", finding.unsure_help or "")
+                self.console.print(f"[italic]{help_text}[/]")
+                continue
+            self.unsure.discard(finding.code)
             value = self._parse(finding, raw)
             if value is not None:
                 self.answers[finding.code] = value
@@ -112,7 +123,10 @@ class Interview:
 
     def intake(self) -> Intake:
         return Intake(
-            answers=dict(self.answers), instruments=dict(self.instruments), language=self.language
+            answers=dict(self.answers),
+            instruments=dict(self.instruments),
+            language=self.language,
+            unsure=frozenset(code for code in self.unsure if code not in self.answers),
         )
 
     def offer_instrument(self, instrument_id: str) -> None:

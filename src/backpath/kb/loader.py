@@ -182,6 +182,8 @@ class KnowledgeBase:
             texts[f"finding.{finding.code}.question"] = finding.question
             if finding.help:
                 texts[f"finding.{finding.code}.help"] = finding.help
+            if finding.unsure_help:
+                texts[f"finding.{finding.code}.unsure_help"] = finding.unsure_help
             for choice in finding.values:
                 texts[f"finding.{finding.code}.value.{choice.value}"] = choice.label
         for rule in (*self.rules, self.unsure_rule, self.narrative_rule):

@@ -45,6 +45,9 @@ class FindingDef(Closed):
     label: str
     question: str
     help: str | None = None
+    # The question again in plainer words with an example, shown once when the person
+    # answers "not sure" (issue #9: the bladder, bowel and saddle questions).
+    unsure_help: str | None = None
     values: tuple[ChoiceValue, ...] = ()
     min: int | None = None
     max: int | None = None

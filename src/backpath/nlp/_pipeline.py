@@ -170,6 +170,7 @@ def _spacy_matchers(component: Any) -> tuple[Any, Matcher, PhraseMatcher]:
 
 
 _RULE_COUNT = "_MedspacyMatcher__rule_count"
+_TOKEN_MATCHER = "_MedspacyMatcher__matcher"
 
 
 def _add_rules(
@@ -248,6 +249,22 @@ def _danger_entries(knowledge: NlpKnowledge) -> list[_MatchEntry]:
         if entry.ignore_in:
             entries.append(_MatchEntry(entry.id + IGNORE_SUFFIX, entry.ignore_in))
     return entries
+
+
+def _no_matches(doc: Doc) -> list[tuple[int, int, int]]:
+    return []
+
+
+def _skip_empty_token_matcher(component: Any) -> None:
+    """Stop medspaCy calling a spaCy ``Matcher`` that has no patterns.
+
+    medspaCy calls its token matcher on every document even when every phrase went to the
+    phrase matcher (all danger words are word sequences), and spaCy then warns (W036) on
+    every call.
+    """
+    medspacy_matcher, matcher, _ = _spacy_matchers(component)
+    if len(matcher) == 0:
+        setattr(medspacy_matcher, _TOKEN_MATCHER, _no_matches)
 
 
 def _target_rule(entry: Any, pattern: list[dict[str, Any]] | None) -> Any:
@@ -333,6 +350,7 @@ def get_pipeline() -> Language:
         [_Compiled(e, knowledge, nlp, tokenize) for e in _danger_entries(knowledge)],
         _target_rule,
     )
+    _skip_empty_token_matcher(danger)
     blockers: Any = nlp.add_pipe(
         "medspacy_target_matcher",
         name="backpath_blockers",
@@ -350,4 +368,5 @@ def get_pipeline() -> Language:
         [_Compiled(e, knowledge, nlp, tokenize) for e in knowledge.targets if e.blocker],
         _target_rule,
     )
+    _skip_empty_token_matcher(blockers)
     return nlp

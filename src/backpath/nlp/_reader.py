@@ -20,7 +20,8 @@ The steps, each small and in order:
    ``ces_symptom_recent``;
 7. find the danger words (``danger_words.yaml``) that no finding in their sentence explains
    and that are not themselves denied ("no blood"): ``unresolved_danger_words``, and the
-   problem ``"danger_words"``.
+   problem ``"danger_words"``; in a text that is not understood every danger word found
+   is left unresolved (the context rules are English).
 """
 
 from __future__ import annotations
@@ -95,8 +96,9 @@ class NarrativeReading:
     ``problems`` says, in plain words, what could not be read.
     ``unresolved_danger_words``: words that can signal a serious problem ("blood",
     "collapsed", "sangre") which no finding in their sentence explains and which are not
-    denied, in text order, lower-cased; when there are any, ``problems`` holds
-    ``"danger_words"`` (and a plain-words note naming them).
+    denied (in a text that is not understood: every one found), in text order,
+    lower-cased; when there are any, ``problems`` holds ``"danger_words"`` (and a
+    plain-words note naming them).
     """
 
     findings: list[NarrativeFinding]
@@ -632,10 +634,10 @@ def _read_doc(
     return mentions
 
 
-def _unresolved_danger(
+def _danger_words(
     doc: Any, mentions: list[_Mention], dangers: dict[str, DangerEntry]
-) -> list[str]:
-    """The danger words of one processed piece that nothing explains, lower-cased.
+) -> tuple[list[str], list[str]]:
+    """The danger words of one processed piece, lower-cased: (all found, unresolved).
 
     A danger word is resolved when it is itself denied ("no blood", "I'm not suicidal"), or
     when a finding named in its entry's ``explained_by`` has a value (yes or no) in the same
@@ -644,7 +646,7 @@ def _unresolved_danger(
     """
     spans = list(doc.spans[DANGER_GROUP])
     if not spans:
-        return []
+        return [], []
     ignored = [s for s in spans if s.label_.endswith(IGNORE_SUFFIX)]
     # The longest of overlapping danger phrases speaks for them ("me quiero morir", not
     # also "quiero morir"), once the phrases in which a word signals nothing are dropped.
@@ -660,9 +662,12 @@ def _unresolved_danger(
         if not any(other.start < span.end and span.start < other.end for other in found):
             found.append(span)
     sentences = _sentence_index(doc)
+    every: list[str] = []
     words: list[str] = []
     for span in sorted(found, key=lambda s: s.start):
         entry = dangers[span.label_]
+        word = " ".join(span.text.split())
+        every.append(word)
         if _own_certainty(doc, span) == "negated":
             continue
         sentence = sentences[span.start]
@@ -674,8 +679,8 @@ def _unresolved_danger(
             for m in mentions
         ):
             continue
-        words.append(" ".join(span.text.split()))
-    return words
+        words.append(word)
+    return every, words
 
 
 def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
@@ -698,6 +703,7 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
     nlp = get_pipeline()
     entries = {entry.id: entry for entry in knowledge.targets}
     dangers = {entry.id: entry for entry in knowledge.danger_words}
+    danger_found: list[str] = []
     danger_words: list[str] = []
     normalised = normalise_text(text)
     pieces = _chunks(text)
@@ -711,7 +717,9 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
         piece = text[offset:end]
         words.extend(t.lower_ for t in doc if t.is_alpha)
         mentions = _read_doc(doc, piece, knowledge, entries, today, problems)
-        danger_words.extend(_unresolved_danger(doc, mentions, dangers))
+        found, unresolved_here = _danger_words(doc, mentions, dangers)
+        danger_found.extend(found)
+        danger_words.extend(unresolved_here)
         for mention in sorted(mentions, key=lambda m: (m.start, m.end, m.code)):
             if mention.kind == "blocker":
                 continue
@@ -735,7 +743,9 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
         problems.insert(
             0, f"not understood: {guess.reason}; red flags cannot be ruled out from this text"
         )
-    unresolved = tuple(dict.fromkeys(danger_words))
+    # The context rules are English: in a text that is not understood a "no" may not be a
+    # denial ("no puedo respirar y tengo sangre"), so every danger word found is left.
+    unresolved = tuple(dict.fromkeys(danger_words if guess.english else danger_found))
     if unresolved:
         problems.append(DANGER_WORDS_PROBLEM)
         problems.append(

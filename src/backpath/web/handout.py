@@ -30,11 +30,17 @@ CLINIC_PRESET_ENV = "BACKPATH_CLINIC_PRESET"
 
 
 def clinic_from_env() -> Clinic:
-    """The clinic contact block configured for this deployment."""
+    """The clinic contact block configured for this deployment.
+
+    Its emergency number is the one the result pages show (``emergency_number``), so the
+    page and its handout never name different numbers.
+    """
+    from backpath.kb import load_knowledge
+    from backpath.triage.emergency import emergency_number
+
     path = os.environ.get(CLINIC_FILE_ENV)
-    if path:
-        return load_clinic(path)
-    return preset_clinic(os.environ.get(CLINIC_PRESET_ENV, "us"))
+    clinic = load_clinic(path) if path else preset_clinic(os.environ.get(CLINIC_PRESET_ENV, "us"))
+    return clinic.model_copy(update={"emergency_number": emergency_number(load_knowledge())})
 
 
 def handout_response(request: Request, stored_intake: Any, language: str, as_pdf: bool) -> Response:

@@ -75,6 +75,14 @@ class Words:
             return None
         return self.kb.text(f"finding.{finding.code}.help", self.language, finding.help)
 
+    def unsure_help(self, finding: FindingDef) -> str | None:
+        """The question again in plainer words, for a person who said "not sure"."""
+        if not finding.unsure_help:
+            return None
+        return self.kb.text(
+            f"finding.{finding.code}.unsure_help", self.language, finding.unsure_help
+        )
+
     def choice(self, finding: FindingDef, value: str) -> str:
         """The patient label of one value of a choice finding."""
         default = next((c.label for c in finding.values if c.value == value), value)

@@ -148,6 +148,8 @@ class DraftState:
     answers: dict[str, Any] = field(default_factory=dict)
     unsure: list[str] = field(default_factory=list)
     offered: list[str] = field(default_factory=list)
+    # "Not sure" answers already asked again in plainer words (``unsure_help``).
+    reasked: list[str] = field(default_factory=list)
     narrative: str | None = None
     emergency_shown: bool = False
     resume: str | None = None
@@ -163,6 +165,7 @@ class DraftState:
             answers=dict(data.get("answers", {})),
             unsure=list(data.get("unsure", [])),
             offered=list(data.get("offered", [])),
+            reasked=list(data.get("reasked", [])),
             narrative=data.get("narrative"),
             emergency_shown=bool(data.get("emergency_shown", False)),
             resume=data.get("resume"),
@@ -178,6 +181,7 @@ class DraftState:
             "answers": dict(self.answers),
             "unsure": list(self.unsure),
             "offered": list(self.offered),
+            "reasked": list(self.reasked),
             "narrative": self.narrative,
             "emergency_shown": self.emergency_shown,
             "resume": self.resume,
@@ -286,6 +290,7 @@ def read_page(
     shown_codes = set(form.get("_shown", []))
     answers = dict(state.answers)
     unsure = list(state.unsure)
+    reasked = list(state.reasked)
     submission = Submission(state=state)
     for question in page.questions:
         if question.code not in shown_codes:
@@ -296,6 +301,10 @@ def read_page(
             unsure.remove(question.code)
         if kind == "unsure":
             unsure.append(question.code)
+            if question.finding.unsure_help and question.code not in reasked:
+                # Asked once more in plainer words, with an example, before moving on.
+                reasked.append(question.code)
+                submission.newly_offered.append(question.code)
             continue
         if kind == "blank":
             continue
@@ -306,7 +315,9 @@ def read_page(
             submission.raw[question.code] = raw
             continue
         answers[question.code] = value
-    new_state = DraftState.from_json({**state.to_json(), "answers": answers, "unsure": unsure})
+    new_state = DraftState.from_json(
+        {**state.to_json(), "answers": answers, "unsure": unsure, "reasked": reasked}
+    )
     offered = list(state.offered)
     typed = new_state.typed_answers()
     for question in page.questions:
@@ -338,7 +349,12 @@ def answer_state(question: Question, state: DraftState, raw: Mapping[str, str]) 
     if code in raw:
         return {"value": raw[code], "values": [], "unsure": False}
     if code in state.unsure:
-        return {"value": NOT_SURE, "values": [], "unsure": True}
+        return {
+            "value": NOT_SURE,
+            "values": [],
+            "unsure": True,
+            "reask": code in state.reasked and bool(question.finding.unsure_help),
+        }
     if isinstance(value, bool):
         return {"value": YES if value else NO, "values": [], "unsure": False}
     if isinstance(value, list):
