@@ -90,3 +90,13 @@ def test_cases_cite_known_sources(kb: KnowledgeBase) -> None:
     """Each case names the source that justifies its expectation."""
     for case in CASES:
         assert case["source"] in kb.sources, case["id"]
+
+
+def test_every_rule_fires_in_at_least_two_cases(kb: KnowledgeBase) -> None:
+    """Each triage rule really fires (not only is listed) for at least two personas."""
+    fired: dict[str, int] = dict.fromkeys(kb.rules_by_id, 0)
+    for case in CASES:
+        for rule_id in set(assess(Intake.from_json(case["intake"]), kb).fired_ids):
+            if rule_id in fired:
+                fired[rule_id] += 1
+    assert {rule_id: n for rule_id, n in fired.items() if n < 2} == {}

@@ -343,3 +343,26 @@ def test_kb_check_catches_self_care_that_ignores_a_danger_sign(
     """Dropping a danger sign from the self-care rule is caught by the proof."""
     problems = copy_kb("rules/pathway.yaml", "        - not: tearing_pain\n", "")
     assert any("tearing_pain" in p for p in problems), problems
+
+
+def test_pulsing_lump_written_in_own_words_beats_every_form_no(kb: KnowledgeBase) -> None:
+    """Issue #9 reproduction: a 70-year-old answers every question "no" but writes about a
+    pulsing lump in the tummy. The words win (safety first) and the result is a 999 call."""
+    answers = _all_red_flags_no(
+        kb, back_pain=True, duration_days=10, leg_pain=False, prior_episodes=True
+    )
+    result = assess(
+        Intake.from_json(
+            {
+                "age": 70,
+                "sex": "male",
+                "answers": answers,
+                "narrative": "I can feel a pulsing lump in my tummy and my back aches",
+            }
+        ),
+        kb,
+    )
+    assert result.urgency is Urgency.EMERGENCY
+    assert "aaa_pulsatile_mass" in result.fired_ids
+    assert result.first_instruction == "call_emergency_services"
+    assert any(c.code == "pulsatile_abdominal_mass" for c in result.conflicts)

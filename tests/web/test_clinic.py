@@ -55,7 +55,17 @@ def cases(store: Store) -> dict[str, str]:
 
 
 def _row_ids(html: str) -> list[str]:
-    return re.findall(r'<tr data-assessment="([0-9a-f]+)"', html)
+    """Row ids of the worklist itself (not the "new emergencies" strip above it)."""
+    start = html.find('id="worklist-rows"')
+    return re.findall(r'<tr data-assessment="([0-9a-f]+)"', html[start:]) if start >= 0 else []
+
+
+def _newest_ids(html: str) -> list[str]:
+    """Row ids of the "new emergencies" strip above the worklist."""
+    start, end = html.find('class="newest-emergencies"'), html.find('id="worklist-rows"')
+    if start < 0:
+        return []
+    return re.findall(r'<tr data-assessment="([0-9a-f]+)"', html[start:end])
 
 
 def test_clinic_needs_sign_in(client: TestClient) -> None:
@@ -121,7 +131,8 @@ def test_secure_cookie_flag_when_configured(tmp_path) -> None:
 def test_worklist_is_sorted_by_urgency_then_waiting_time(
     signed_in: TestClient, cases: dict[str, str]
 ) -> None:
-    """Emergencies first (longest waiting first), then urgent, then routine."""
+    """Emergencies first (longest waiting first), then urgent, then routine; the
+    emergencies of the last 24 hours are also listed above, newest first."""
     page = signed_in.get("/clinic")
     assert _row_ids(page.text) == [
         cases["emergency_old"],
@@ -129,6 +140,7 @@ def test_worklist_is_sorted_by_urgency_then_waiting_time(
         cases["urgent"],
         cases["routine_old"],
     ]
+    assert _newest_ids(page.text)[0] == cases["emergency_new"]
 
 
 def test_worklist_shows_red_flag_badges(signed_in: TestClient, cases: dict[str, str]) -> None:
@@ -320,3 +332,48 @@ def test_patient_page_lists_questionnaire_scores_over_the_episode(
     assert "Low risk" in page.text
     assert '<th scope="col">startback</th>' in page.text
     assert "<td>9</td>" in page.text
+
+
+def _post_many(store: Store, answers: dict, count: int, minutes_ago: int) -> None:
+    """Store ``count`` identical assessments directly (as a flood of API posts would)."""
+    intake = Intake.from_json({"answers": answers})
+    result = assess(intake).to_json()
+    with store.session() as db:
+        for _ in range(count):
+            assessments.save_assessment(
+                db,
+                intake=intake.to_json(),
+                result=result,
+                channel="api",
+                narrative_read=False,
+                created_at=utcnow() - timedelta(minutes=minutes_ago),
+            )
+
+
+@pytest.mark.parametrize(
+    "flood",
+    [
+        {"age": 40, "back_pain": True, "leg_pain": True},
+        {"age": 40, "back_pain": True, "saddle_numbness": True},
+    ],
+    ids=["routine-flood", "emergency-flood"],
+)
+def test_an_emergency_after_600_posts_is_on_the_first_page_the_filter_and_the_csv(
+    signed_in: TestClient, store: Store, flood: dict
+) -> None:
+    """Issue #12 acceptance: 600 earlier assessments (routine, or a flood of emergencies)
+    never push a new real emergency off the first worklist page, the emergency filter or
+    the CSV export; the rest is reachable by paging."""
+    _post_many(store, flood, 600, minutes_ago=30)
+    real = _store_case(store, {"age": 61, "back_pain": True, "chest_pain": True}, minutes_ago=1)
+    page = signed_in.get("/clinic")
+    assert real in _newest_ids(page.text) or real in _row_ids(page.text)[:100]
+    assert "of 601" in page.text
+    filtered = signed_in.get("/clinic?urgency=emergency&status=open")
+    assert f'data-assessment="{real}"' in filtered.text
+    export = signed_in.get("/clinic/export.csv")
+    assert real in export.text
+    assert export.text.count("\r\n") == 602  # header + 601 rows
+    last = signed_in.get("/clinic?page=7")
+    assert last.status_code == 200
+    assert "Showing 601 to 601 of 601" in last.text

@@ -63,6 +63,41 @@ def save_assessment(
     return Saved(row, token)
 
 
+def update_assessment(
+    session: Session,
+    row: StoredAssessment,
+    *,
+    intake: Mapping[str, Any],
+    result: Mapping[str, Any],
+    narrative_read: bool,
+    rotate_token: bool = False,
+) -> Saved:
+    """Replace a stored assessment's intake and result (the same row, not a new one).
+
+    Used when an intake stored early - the moment its answers made it an emergency - goes on
+    and is finished: the worklist keeps one row, with its first arrival time and its episode.
+    With ``rotate_token`` a new patient token replaces the old one (the old link stops working)
+    and is returned; otherwise ``Saved.patient_token`` is empty.
+    """
+    urgency = Urgency(result["urgency"])
+    knowledge = result["knowledge_base"]
+    row.language = str(result.get("language", intake.get("language", row.language)))
+    row.intake = dict(intake)
+    row.result = dict(result)
+    row.urgency = urgency.value
+    row.urgency_rank = urgency.rank
+    row.concerns = list(result.get("concerns", []))
+    row.kb_version = str(knowledge["version"])
+    row.kb_sha256 = str(knowledge["sha256"])
+    row.narrative_read = narrative_read
+    token = ""
+    if rotate_token:
+        token = new_token()
+        row.patient_token_sha256 = digest(token)
+    session.flush()
+    return Saved(row, token)
+
+
 def get_assessment(session: Session, assessment_id: str) -> StoredAssessment | None:
     """The assessment with this id, with its notes, or ``None``."""
     query = (
@@ -90,12 +125,13 @@ def worklist(
     urgencies: Collection[str] = (),
     status: str = "open",
     concern: str | None = None,
-    limit: int = 500,
+    limit: int | None = None,
 ) -> Sequence[StoredAssessment]:
     """Assessments most urgent first, then oldest first (who has waited longest).
 
     ``status`` is ``open`` (not yet reviewed), ``reviewed`` or ``all``; ``urgencies`` and
-    ``concern`` narrow the list.
+    ``concern`` narrow the list. No limit by default: the pages and the CSV export decide
+    what to show, so nothing is silently cut off (issue #12).
     """
     if status not in REVIEW_STATUSES:
         raise ValueError(f"status must be one of {', '.join(REVIEW_STATUSES)}")
@@ -115,7 +151,26 @@ def worklist(
         # Concerns are a short JSON list; filtering in Python keeps one query for both
         # back ends (SQLite JSON and PostgreSQL JSONB differ in containment operators).
         rows = [row for row in rows if concern in row.concerns]
-    return rows[:limit]
+    return rows if limit is None else rows[:limit]
+
+
+def newest_emergencies(
+    session: Session, *, since: datetime, limit: int = 50
+) -> Sequence[StoredAssessment]:
+    """Unreviewed emergencies that arrived since ``since``, newest first.
+
+    Shown above the worklist so that a new emergency is never below the fold, however many
+    older items wait (a busy clinic, or a flood of posts).
+    """
+    query = (
+        select(StoredAssessment)
+        .where(StoredAssessment.urgency == "emergency")
+        .where(StoredAssessment.reviewed_at.is_(None))
+        .where(StoredAssessment.created_at >= since)
+        .order_by(StoredAssessment.created_at.desc(), StoredAssessment.id.desc())
+        .limit(limit)
+    )
+    return session.scalars(query).all()
 
 
 def set_reviewed(

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from backpath.store import accounts, assessments, audit
 from backpath.store.audit import Actor
-from backpath.store.models import Clinician, StoredAssessment
+from backpath.store.models import Clinician, StoredAssessment, utcnow
 from backpath.vocabulary import Concern, Urgency
 from backpath.web.i18n import Words
 from backpath.web.pages import render, web, words_for
@@ -171,6 +171,19 @@ def _filters(request: Request) -> dict[str, Any]:
     }
 
 
+# One worklist page; every matching row is reachable by paging and in the CSV export.
+PAGE_SIZE = 100
+# Unreviewed emergencies this recent are also shown above the list, newest first.
+NEWEST_EMERGENCY_WINDOW = timedelta(hours=24)
+
+
+def _page_number(request: Request, pages: int) -> int:
+    """The ``page`` query parameter, clamped to the pages there are (1 when absent or bad)."""
+    raw = request.query_params.get("page", "1")
+    number = int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    return min(max(number, 1), pages)
+
+
 def _select(db: Session, filters: Mapping[str, Any]) -> list[StoredAssessment]:
     return list(
         assessments.worklist(
@@ -225,22 +238,44 @@ def worklist(request: Request) -> Response:
         clinician = signed_in(request, db)
         if clinician is None:
             return _to_login(request)
-        rows = _select(db, filters)
+        matching = _select(db, filters)
+        total = len(matching)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = _page_number(request, pages)
+        rows = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        newest: list[StoredAssessment] = []
+        if page == 1 and filters["status"] != "reviewed" and filters["urgency"] in ("", "emergency"):
+            since = utcnow() - NEWEST_EMERGENCY_WINDOW
+            newest = list(assessments.newest_emergencies(db, since=since))
         audit.record(
             db,
             actor(request, clinician),
             "view",
             "worklist",
             None,
-            {"filters": filters, "shown": [row.id for row in rows]},
+            {
+                "filters": filters,
+                "page": page,
+                "shown": [row.id for row in rows],
+                "newest_emergencies": [row.id for row in newest],
+            },
         )
         views = [_row_view(row, words) for row in rows]
+        newest_views = [_row_view(row, words) for row in newest]
     return render(
         request,
         "clinic/worklist.html",
         words=words,
         clinician=clinician,
         rows=views,
+        newest=newest_views,
+        paging={
+            "page": page,
+            "pages": pages,
+            "total": total,
+            "first": (page - 1) * PAGE_SIZE + 1 if total else 0,
+            "last": (page - 1) * PAGE_SIZE + len(views),
+        },
         filters=filters,
         urgencies=[u.value for u in URGENCY_ORDER],
         concerns=[c.value for c in Concern],
