@@ -5,25 +5,31 @@ Usage::
     python benchmarks/interview_replay.py                  # tests/cases, table
     python benchmarks/interview_replay.py --review --json  # also the shared review file
     python benchmarks/interview_replay.py --fail-under-sensitivity 1.0   # a gate for CI
+    python benchmarks/interview_replay.py --ask-all        # age and sex asked as steps too
 
 Each case (an intake and the urgency expected for it) is replayed through the same planner
-as the terminal interview (``backpath.triage.interview.next_question``): the safety screen
-in questionnaire order honouring ``ask_if``, then the assessment's ``next_questions`` until
-none is left. The replay stops asking as soon as the result is an emergency (the terminal
-shows its emergency screen at that point).
+as the terminal interview, the JSON interview endpoint and the Result JSON's ``next_step``
+(``backpath.triage.interview.next_step``): one *step* at a time - a yes/no question, a
+number, a choice, or a checklist that answers several findings at once - until no step left
+can change the urgency. The replay stops asking as soon as the result is an emergency (the
+terminal shows its emergency screen at that point).
 
 The simulated patient knows the case's intake. Age and sex (when the case gives them), the
-narrative and any instrument answers are given up front, before the first question, and are
-not counted as questions. Asked a question (a finding code), the patient gives the case's value
-when the case has the code - ``null`` ("not sure") is passed on as ``null`` in the Intake
-JSON - and otherwise answers "no" to a yes/no question and skips (leaves unknown) a number or
-choice question. So a case that leaves a red flag unanswered on purpose is answered "no"
-here: the figures measure the interview with a patient who answers every yes/no question.
+narrative and any instrument answers are given up front, before the first step, and are
+not counted (with ``--ask-all`` age and sex are asked as steps like the rest). Asked a yes/no, number or choice step, the patient gives the case's value when
+the case has the code - ``null`` ("not sure") is passed on as ``null`` in the Intake JSON -
+and otherwise answers "no" to a yes/no question and skips (leaves unknown) a number or
+choice. Asked a checklist, the patient ticks the items the case has as ``true`` (the others
+become "no"); when the case has none ``true`` but some ``null`` it answers "I'm not sure"
+(every item ``null``); otherwise "None of these". So a case that leaves a red flag
+unanswered on purpose is answered "no" here: the figures measure the interview with a
+patient who answers every step.
 
 Reported per set of cases: exact agreement (final urgency == expected), emergency
 sensitivity (of the cases expected emergency, the fraction ending emergency), under- and
-over-triage rates (final urgency below / above expected), questions asked (median, mean,
-90th percentile by nearest rank, max) and every under-triaged case, with the urgency the
+over-triage rates (final urgency below / above expected), steps asked and questions shown
+(a checklist is one step and as many questions as it has items; median, mean, 90th
+percentile by nearest rank, max) and every under-triaged case, with the urgency the
 rules give the whole case intake without an interview ("rules alone"): when that is also
 below expected, the rules disagree with the case; otherwise the interview lost something.
 
@@ -52,9 +58,9 @@ import yaml
 from backpath.errors import IntakeError
 from backpath.intake import Intake
 from backpath.kb import KnowledgeBase, load_knowledge
-from backpath.kb.schema import FindingDef
+from backpath.kb.schema import FindingDef, StepDef
 from backpath.triage import assess
-from backpath.triage.interview import next_question
+from backpath.triage.interview import checklist_answers, next_step
 from backpath.vocabulary import FindingType, Urgency
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +96,7 @@ class Replay:
     asked: tuple[str, ...]  # every question asked, in order (age/sex given up front excluded)
     stopped_for_emergency: bool
     intake_json: dict[str, Any]  # the last Intake JSON triaged (null = "not sure")
+    steps: tuple[str, ...] = ()  # the ids of the steps asked, in order
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ class SimulatedPatient:
     def __init__(self, intake: Mapping[str, Any]) -> None:
         answers = intake.get("answers") or {}
         self.known: dict[str, Any] = dict(answers)
-        for key in UP_FRONT:
+        for key in ("age", "sex"):
             if intake.get(key) is not None and self.known.get(key) is None:
                 self.known[key] = intake[key]
 
@@ -139,6 +146,21 @@ class SimulatedPatient:
             return False
         return SKIPPED
 
+    def tick(self, step: StepDef) -> list[str] | None:
+        """The reply to a checklist: the items ticked (``[]``: "None of these") or ``None``
+        ("I'm not sure": nothing is ``true`` in the case and something is ``null``)."""
+        ticked = [code for code in step.codes if self.known.get(code) is True]
+        if not ticked and any(code in self.known and self.known[code] is None for code in step.codes):
+            return None
+        return ticked
+
+    def answer_step(self, kb: KnowledgeBase, step: StepDef) -> dict[str, Any]:
+        """The answers one step gives (a skipped number or choice gives none)."""
+        if step.kind == "checklist":
+            return dict(checklist_answers(step, self.tick(step)))
+        reply = self.answer(kb.findings[step.codes[0]])
+        return {} if reply is SKIPPED else {step.codes[0]: reply}
+
 
 @lru_cache(maxsize=256)
 def _read_narrative(text: str) -> Any:
@@ -149,41 +171,48 @@ def _read_narrative(text: str) -> Any:
     return read_narrative(text)
 
 
-def replay(intake: Mapping[str, Any], kb: KnowledgeBase | None = None) -> Replay:
+def replay(
+    intake: Mapping[str, Any],
+    kb: KnowledgeBase | None = None,
+    up_front: Sequence[str] = UP_FRONT,
+) -> Replay:
     """Replay one Intake JSON object through the adaptive interview.
 
-    After every answer the Intake JSON built so far goes through ``Intake.from_json`` and
-    ``assess``, exactly as an intake sent by a client; the next question comes from
-    ``next_question`` with the set of questions already asked. Raises ``IntakeError`` when
-    the case's intake is not valid.
+    After every step the Intake JSON built so far goes through ``Intake.from_json`` and
+    ``assess``, exactly as an intake sent by a client; the next step comes from
+    ``next_step`` with the steps already asked. ``up_front`` are the codes the patient gives
+    before the first step (default: age and sex; ``()`` asks them as steps too). Raises
+    ``IntakeError`` when the case's intake is not valid.
     """
     kb = kb or load_knowledge()
     Intake.from_json(dict(intake))  # an invalid case is reported, not half replayed
     patient = SimulatedPatient(intake)
     given: dict[str, Any] = {
-        code: patient.known[code] for code in UP_FRONT if code in patient.known
+        code: patient.known[code] for code in up_front if code in patient.known
     }
     extra: dict[str, Any] = {
         key: intake[key] for key in ("narrative", "instruments", "language") if key in intake
     }
-    asked_up_front = frozenset(given)
+    # The steps whose every code was given up front (age, sex) count as asked.
+    up_front = frozenset(
+        step.id for step in kb.steps if all(code in given for code in step.codes)
+    )
     asked: list[str] = []
-    limit = sum(len(section.questions) for section in kb.sections)
+    steps: list[str] = []
     while True:
         data: dict[str, Any] = {"answers": dict(given), **extra}
         current = Intake.from_json(data)
         assessment = assess(current, kb, read_narrative=_read_narrative)
         if assessment.urgency is Urgency.EMERGENCY:
-            return Replay(assessment.urgency, tuple(asked), True, data)
-        code = next_question(kb, current.answers, asked_up_front | set(asked), assessment)
-        if code is None:
-            return Replay(assessment.urgency, tuple(asked), False, data)
-        if code in asked or len(asked) >= limit:  # a planner bug: never loop for ever
-            raise RuntimeError(f"the planner asked {code!r} again after {asked}")
-        asked.append(code)
-        reply = patient.answer(kb.findings[code])
-        if reply is not SKIPPED:
-            given[code] = reply
+            return Replay(assessment.urgency, tuple(asked), True, data, tuple(steps))
+        step = next_step(kb, current, up_front | set(steps), assessment)
+        if step is None:
+            return Replay(assessment.urgency, tuple(asked), False, data, tuple(steps))
+        if step.id in steps or len(steps) >= len(kb.steps):  # a planner bug: never loop
+            raise RuntimeError(f"the planner asked step {step.id!r} again after {steps}")
+        steps.append(step.id)
+        asked.extend(step.codes)
+        given.update(patient.answer_step(kb, step))
 
 
 def load_cases(directory: Path) -> tuple[list[Case], list[str]]:
@@ -246,6 +275,7 @@ def summarise(
     n = len(results)
     emergencies = [r for r in results if r.case.expected is Urgency.EMERGENCY]
     counts = [len(r.replay.asked) for r in results]
+    step_counts = [len(r.replay.steps) for r in results]
     under = [r for r in results if r.under]
 
     def rate(part: int, whole: int) -> float | None:
@@ -267,12 +297,8 @@ def summarise(
         "over_triaged": sum(r.over for r in results),
         "over_triage_rate": rate(sum(r.over for r in results), n),
         "stopped_for_emergency": sum(r.replay.stopped_for_emergency for r in results),
-        "questions": {
-            "median": statistics.median(counts) if counts else None,
-            "mean": round(statistics.fmean(counts), 2) if counts else None,
-            "p90": percentile(counts, 0.9) if counts else None,
-            "max": max(counts) if counts else None,
-        },
+        "steps": _spread(step_counts),
+        "questions": _spread(counts),
         "under_triaged_cases": [
             {
                 "id": r.case.id,
@@ -280,9 +306,20 @@ def summarise(
                 "got": r.got.value,
                 "rules_alone": _rules_alone(r.case, kb).value,
                 "questions": len(r.replay.asked),
+                "steps": len(r.replay.steps),
             }
             for r in under
         ],
+    }
+
+
+def _spread(counts: Sequence[int]) -> dict[str, Any]:
+    """Median, mean, 90th percentile (nearest rank) and maximum of some counts."""
+    return {
+        "median": statistics.median(counts) if counts else None,
+        "mean": round(statistics.fmean(counts), 2) if counts else None,
+        "p90": percentile(counts, 0.9) if counts else None,
+        "max": max(counts) if counts else None,
     }
 
 
@@ -313,14 +350,17 @@ def _progress(total: int) -> Iterator[Callable[[str, int], Callable[[], None]]]:
 
 
 def run_set(
-    cases: Iterable[Case], kb: KnowledgeBase, advance: Callable[[], None] = lambda: None
+    cases: Iterable[Case],
+    kb: KnowledgeBase,
+    advance: Callable[[], None] = lambda: None,
+    up_front: Sequence[str] = UP_FRONT,
 ) -> tuple[list[CaseResult], list[str]]:
     """Replay every case; cases whose intake is not valid are reported, not replayed."""
     results: list[CaseResult] = []
     problems: list[str] = []
     for case in cases:
         try:
-            results.append(CaseResult(case, replay(case.intake, kb)))
+            results.append(CaseResult(case, replay(case.intake, kb, up_front)))
         except IntakeError as exc:
             problems.append(f"{case.id}: invalid intake ({exc})")
         advance()
@@ -339,6 +379,7 @@ def _percent(value: float | None) -> str:
 
 def _table(summary: dict[str, Any]) -> str:
     q = summary["questions"]
+    st = summary["steps"]
     lines = [
         f"interview replay: {summary['set']} ({summary['cases']} cases)",
         f"  exact agreement         {_percent(summary['exact_agreement'])}"
@@ -349,7 +390,9 @@ def _table(summary: dict[str, Any]) -> str:
         f"  ({summary['under_triaged']}/{summary['cases']})",
         f"  over-triage             {_percent(summary['over_triage_rate'])}"
         f"  ({summary['over_triaged']}/{summary['cases']})",
-        f"  questions asked         median {q['median']}, mean {q['mean']}, "
+        f"  steps asked             median {st['median']}, mean {st['mean']}, "
+        f"p90 {st['p90']}, max {st['max']}",
+        f"  questions shown         median {q['median']}, mean {q['mean']}, "
         f"p90 {q['p90']}, max {q['max']}",
         f"  stopped for emergency   {summary['stopped_for_emergency']}",
     ]
@@ -360,11 +403,11 @@ def _table(summary: dict[str, Any]) -> str:
         lines += [
             "",
             "  under-triaged:",
-            f"  {'case':{width}}  {'expected':9}  {'got':9}  {'rules alone':11}  questions",
+            f"  {'case':{width}}  {'expected':9}  {'got':9}  {'rules alone':11}  steps",
         ]
         lines += [
             f"  {row['id']:{width}}  {row['expected']:9}  {row['got']:9}  "
-            f"{row['rules_alone']:11}  {row['questions']:9d}"
+            f"{row['rules_alone']:11}  {row['steps']:5d}"
             for row in rows
         ]
     return "\n".join(lines)
@@ -377,6 +420,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--review", action="store_true", help="also replay the review file")
     parser.add_argument("--review-file", type=Path, default=REVIEW_FILE, help="JSONL review cases")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--ask-all",
+        action="store_true",
+        help="give nothing up front: age and sex are asked as steps too",
+    )
     parser.add_argument(
         "--fail-under-sensitivity",
         type=float,
@@ -398,7 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     everything: list[CaseResult] = []
     with _progress(sum(len(cases) for _, cases, _ in sets)) as start:
         for name, cases, problems in sets:
-            results, invalid = run_set(cases, kb, start(Path(name).name, len(cases)))
+            results, invalid = run_set(
+                cases, kb, start(Path(name).name, len(cases)), () if args.ask_all else UP_FRONT
+            )
             everything += results
             summaries.append(summarise(name, results, kb, [*problems, *invalid]))
     overall = (

@@ -6,6 +6,15 @@ Usage::
     python benchmarks/nlp_eval.py --split heldout # the held-out narratives
     python benchmarks/nlp_eval.py --split all --json > nlp_eval.json
     python benchmarks/nlp_eval.py --misses        # list every miss, for docs/nlp.md
+    python benchmarks/nlp_eval.py --by-phenomenon # dev and held-out per phenomenon and language
+    python benchmarks/nlp_eval.py --phenomenon hedges --split heldout --misses
+
+Corpus files (``tests/data/narratives/*.yaml``) hold ``narratives`` and optionally a
+``phenomenon`` (``typos_slang``, ``hedges``, ``pasted`` ...; the issue-3 files are
+``general``) and a ``language`` (default ``en``; ``es_*.yaml`` files default to ``es``).
+A narrative's split is ``dev`` unless its file is ``heldout.yaml`` / ``heldout_b.yaml`` or
+it says ``split: heldout`` itself (issue 11: each phenomenon file keeps a held-out part that
+is never used for tuning).
 
 Scoring, per finding code, compares the reader's ``answers()`` (one value per code) with
 the labels:
@@ -52,8 +61,18 @@ EMERGENCY_CODES = (
 EMERGENCY_RECALL = 0.98
 RED_FLAG_RECALL = 0.95
 OVERALL_PRECISION = 0.90
+# Issue 11 targets, per phenomenon and language: every emergency-capable finding found on
+# the dev split, >= 0.98 on the held-out split, precision >= 0.95.
+PHENOMENON_DEV_RECALL = 1.0
+PHENOMENON_HELDOUT_RECALL = 0.98
+PHENOMENON_PRECISION = 0.95
+SPLITS = ("dev", "heldout", "heldout_b")
 
-_NARRATIVE_KEYS = {"id", "text", "findings", "urgency", "age", "today", "understood", "note"}
+_NARRATIVE_KEYS = {
+    "id", "text", "findings", "urgency", "age", "today", "understood", "note", "split",
+    "language",
+}  # fmt: skip
+_FILE_KEYS = {"narratives", "phenomenon", "language"}
 
 
 @dataclass
@@ -68,6 +87,9 @@ class Narrative:
     age: int | None = None
     today: dt.date | None = None
     understood: bool = True
+    split: str = "dev"
+    phenomenon: str = "general"
+    language: str = "en"
 
 
 @dataclass
@@ -133,14 +155,19 @@ class EvalReport:
         fn = sum(s.fn for s in self.scores.values())
         return tp / (tp + fn) if tp + fn else 1.0
 
-    def failures(self, red_flags: Iterable[str]) -> list[str]:
+    def failures(
+        self,
+        red_flags: Iterable[str],
+        emergency_recall: float = EMERGENCY_RECALL,
+        precision: float = OVERALL_PRECISION,
+    ) -> list[str]:
         """Which targets are not met, in words (empty when all are met)."""
         problems = []
         for code in EMERGENCY_CODES:
             score = self.scores.get(code)
-            if score and score.positive_recall < EMERGENCY_RECALL:
+            if score and score.positive_recall < emergency_recall:
                 problems.append(
-                    f"{code}: positive recall {score.positive_recall:.3f} < {EMERGENCY_RECALL}"
+                    f"{code}: positive recall {score.positive_recall:.3f} < {emergency_recall}"
                 )
         for code in red_flags:
             if code in EMERGENCY_CODES:
@@ -150,8 +177,8 @@ class EvalReport:
                 problems.append(
                     f"{code}: positive recall {score.positive_recall:.3f} < {RED_FLAG_RECALL}"
                 )
-        if self.precision < OVERALL_PRECISION:
-            problems.append(f"overall precision {self.precision:.3f} < {OVERALL_PRECISION}")
+        if self.precision < precision:
+            problems.append(f"overall precision {self.precision:.3f} < {precision}")
         if self.understood_correct < self.narratives:
             problems.append(
                 f"understood wrong on {self.narratives - self.understood_correct} narrative(s)"
@@ -165,23 +192,45 @@ def red_flag_codes() -> list[str]:
     return [f["code"] for f in data["findings"] if f.get("red_flag")]
 
 
-def load_corpus(split: str = "dev") -> list[Narrative]:
-    """Narratives of one split: ``dev`` (dev_*.yaml), ``heldout``, ``heldout_b`` or ``all``."""
-    if split == "dev":
-        files = sorted(CORPUS_DIR.glob("dev_*.yaml"))
-    elif split in ("heldout", "heldout_b"):
-        files = [CORPUS_DIR / f"{split}.yaml"]
-    elif split == "all":
-        files = sorted(CORPUS_DIR.glob("*.yaml"))
-    else:
+def _file_defaults(path: Path, data: dict[str, Any]) -> tuple[str, str, str]:
+    """(split, phenomenon, language) of a corpus file's narratives unless they say."""
+    name = path.stem
+    # heldout.yaml, heldout_b.yaml and a language's es_heldout.yaml, es_heldout_b.yaml
+    split = next((kind for kind in ("heldout_b", "heldout") if name.endswith(kind)), "dev")
+    general = name.startswith("dev_") or name in ("heldout", "heldout_b")
+    language = str(data.get("language") or ("es" if name.startswith("es_") else "en"))
+    phenomenon = str(data.get("phenomenon") or ("general" if general else name))
+    return split, phenomenon, language
+
+
+def load_corpus(
+    split: str = "dev", phenomenon: str | None = None, language: str | None = None
+) -> list[Narrative]:
+    """Narratives of one split (``dev``, ``heldout``, ``heldout_b`` or ``all``), optionally
+    of one phenomenon and one language."""
+    if split not in (*SPLITS, "all"):
         raise ValueError(f"unknown split {split!r}; use dev, heldout, heldout_b or all")
     narratives: list[Narrative] = []
-    for path in files:
+    for path in sorted(CORPUS_DIR.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        unknown_keys = set(data) - _FILE_KEYS
+        if unknown_keys:
+            raise ValueError(f"{path.name}: unknown top-level keys {sorted(unknown_keys)}")
+        file_split, file_phenomenon, file_language = _file_defaults(path, data)
         for raw in data["narratives"]:
             unknown = set(raw) - _NARRATIVE_KEYS
             if unknown:
                 raise ValueError(f"{path.name}: {raw.get('id')}: unknown keys {sorted(unknown)}")
+            own_split = str(raw.get("split", file_split))
+            if own_split not in SPLITS:
+                raise ValueError(f"{path.name}: {raw.get('id')}: unknown split {own_split!r}")
+            own_language = str(raw.get("language", file_language))
+            if split not in ("all", own_split):
+                continue
+            if phenomenon is not None and file_phenomenon != phenomenon:
+                continue
+            if language is not None and own_language != language:
+                continue
             today = raw.get("today")
             narratives.append(
                 Narrative(
@@ -193,9 +242,20 @@ def load_corpus(split: str = "dev") -> list[Narrative]:
                     age=raw.get("age"),
                     today=today if isinstance(today, dt.date) else None,
                     understood=raw.get("understood", True),
+                    split=own_split,
+                    phenomenon=file_phenomenon,
+                    language=own_language,
                 )
             )
     return narratives
+
+
+def phenomena() -> list[tuple[str, str]]:
+    """Every (phenomenon, language) of the corpus, in file order."""
+    seen: dict[tuple[str, str], None] = {}
+    for narrative in load_corpus("all"):
+        seen[(narrative.phenomenon, narrative.language)] = None
+    return list(seen)
 
 
 def _same(expected: Any, predicted: Any) -> bool:
@@ -261,11 +321,16 @@ def _triage_agreement(narratives: list[Narrative]) -> dict[str, Any] | None:
     return {"agreement": agree / len(narratives) if narratives else 1.0, "disagreements": rows}
 
 
-def evaluate(split: str = "dev", with_triage: bool = True) -> EvalReport:
-    """Run the reader over a split and score it."""
+def evaluate(
+    split: str = "dev",
+    with_triage: bool = True,
+    phenomenon: str | None = None,
+    language: str | None = None,
+) -> EvalReport:
+    """Run the reader over a split (of one phenomenon and language, if given) and score it."""
     from backpath.nlp import read_narrative
 
-    narratives = load_corpus(split)
+    narratives = load_corpus(split, phenomenon, language)
     scores: dict[str, CodeScore] = {}
     misses: list[Miss] = []
     understood = 0
@@ -281,7 +346,96 @@ def evaluate(split: str = "dev", with_triage: bool = True) -> EvalReport:
             )
         score_narrative(narrative, predicted, scores, misses)
     triage = _triage_agreement(narratives) if with_triage else None
-    return EvalReport(split, len(narratives), scores, misses, understood, triage)
+    label = split if phenomenon is None else f"{phenomenon}/{split}"
+    return EvalReport(label, len(narratives), scores, misses, understood, triage)
+
+
+_RANK = {"self_care": 0, "routine": 1, "urgent": 2, "emergency": 3}
+
+
+def under_triaged(report: EvalReport) -> list[dict[str, Any]]:
+    """The triage disagreements where the reader gave a lower urgency than the label."""
+    if report.triage is None:
+        return []
+    return [
+        row
+        for row in report.triage["disagreements"]
+        if _RANK.get(row["got"], 0) < _RANK[row["expected"]]
+    ]
+
+
+def emergency_recall(report: EvalReport) -> tuple[int, int]:
+    """(found, labelled) positives over every emergency-capable code."""
+    found = sum(report.scores[c].positives_found for c in EMERGENCY_CODES if c in report.scores)
+    total = sum(report.scores[c].positives for c in EMERGENCY_CODES if c in report.scores)
+    return found, total
+
+
+def phenomenon_failures(report: EvalReport, split: str, red_flags: Iterable[str]) -> list[str]:
+    """Issue 11 targets for one phenomenon's split: emergency-capable positive recall 1.0
+    (dev) or >= 0.98 (held-out) per code, precision >= 0.95, no under-triage."""
+    recall = PHENOMENON_DEV_RECALL if split == "dev" else PHENOMENON_HELDOUT_RECALL
+    problems = report.failures(red_flags, emergency_recall=recall, precision=PHENOMENON_PRECISION)
+    problems += [
+        f"{row['id']} under-triaged: expected {row['expected']}, got {row['got']}"
+        for row in under_triaged(report)
+    ]
+    return problems
+
+
+def by_phenomenon(with_triage: bool = True) -> list[dict[str, Any]]:
+    """One row per phenomenon, language and split (dev, then held-out)."""
+    red_flags = red_flag_codes()
+    rows = []
+    for phenomenon, language in phenomena():
+        for split in SPLITS:
+            if not load_corpus(split, phenomenon, language):
+                continue
+            report = evaluate(split, with_triage, phenomenon, language)
+            found, total = emergency_recall(report)
+            rows.append(
+                {
+                    "phenomenon": phenomenon,
+                    "language": language,
+                    "split": split,
+                    "narratives": report.narratives,
+                    "precision": report.precision,
+                    "recall": report.recall,
+                    "emergency_positives_found": found,
+                    "emergency_positives": total,
+                    "triage_agreement": report.triage["agreement"] if report.triage else None,
+                    "under_triaged": len(under_triaged(report)),
+                    "targets_failed": phenomenon_failures(report, split, red_flags),
+                    "misses": [asdict(m) for m in report.misses],
+                }
+            )
+    return rows
+
+
+def _phenomenon_table(rows: list[dict[str, Any]], misses: bool) -> str:
+    lines = [
+        f"{'phenomenon':14} {'lang':4} {'split':9} {'n':>4} {'prec':>6} {'rec':>6} "
+        f"{'emerg. pos. recall':>20} {'triage':>7} {'under':>5}  targets",
+    ]
+    for row in rows:
+        found, total = row["emergency_positives_found"], row["emergency_positives"]
+        ratio = found / total if total else 1.0
+        triage = "-" if row["triage_agreement"] is None else f"{row['triage_agreement']:.3f}"
+        lines.append(
+            f"{row['phenomenon']:14} {row['language']:4} {row['split']:9} "
+            f"{row['narratives']:4d} {row['precision']:6.3f} {row['recall']:6.3f} "
+            f"{ratio:8.3f} ({found:3d}/{total:3d}) {triage:>7} {row['under_triaged']:5d}  "
+            + ("met" if not row["targets_failed"] else "NOT met")
+        )
+        for failure in row["targets_failed"]:
+            lines.append(f"    - {failure}")
+        if misses:
+            for miss in row["misses"]:
+                lines.append(
+                    f"    {miss['narrative']:10} {miss['kind']:7} {miss['code']:30} "
+                    f"expected={miss['expected']!r} got={miss['predicted']!r}"
+                )
+    return "\n".join(lines)
 
 
 def _table(report: EvalReport, red_flags: list[str]) -> str:
@@ -315,12 +469,32 @@ def _table(report: EvalReport, red_flags: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", default="dev", choices=["dev", "heldout", "heldout_b", "all"])
+    parser.add_argument("--split", default="dev", choices=[*SPLITS, "all"])
+    parser.add_argument("--phenomenon", help="only this phenomenon (typos_slang, hedges ...)")
+    parser.add_argument("--language", help="only narratives in this language (en, es)")
+    parser.add_argument(
+        "--by-phenomenon",
+        action="store_true",
+        help="a summary per phenomenon, language and split (issue 11 targets)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--misses", action="store_true", help="list every miss")
     parser.add_argument("--no-triage", action="store_true", help="skip triage agreement")
     args = parser.parse_args(argv)
-    report = evaluate(args.split, with_triage=not args.no_triage)
+    if args.by_phenomenon:
+        rows = by_phenomenon(with_triage=not args.no_triage)
+        if args.json:
+            json.dump(rows, sys.stdout, indent=2, default=str)
+            print()
+        else:
+            print(_phenomenon_table(rows, args.misses))
+        return 0
+    report = evaluate(
+        args.split,
+        with_triage=not args.no_triage,
+        phenomenon=args.phenomenon,
+        language=args.language,
+    )
     red_flags = red_flag_codes()
     if args.json:
         out = {

@@ -8,12 +8,16 @@ an optional free-text narrative, optional instrument answers and the language to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from backpath.errors import IntakeError
 from backpath.vocabulary import FindingType, FindingValue
+
+# A NUL byte or a lone surrogate (issue 11): never valid in a narrative.
+_FORBIDDEN_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 _TOP_LEVEL_KEYS = frozenset(
     {"age", "sex", "answers", "narrative", "instruments", "language", "id", "patient_ref"}
@@ -102,6 +106,16 @@ class Intake:
                 raise IntakeError(
                     "narrative",
                     f"is {len(narrative)} characters; the limit is {max_narrative_chars}",
+                )
+            bad = _FORBIDDEN_CHARS.search(narrative)
+            if bad is not None:
+                # A NUL byte or a lone surrogate cannot come from a keyboard and breaks
+                # storage and output encoders: refuse it here, never a server error later.
+                what = "a NUL byte" if bad.group() == "\x00" else "an invalid character"
+                raise IntakeError(
+                    "narrative",
+                    f"contains {what} at character {bad.start()}; retype it or paste it as "
+                    "plain text",
                 )
             narrative = narrative if narrative.strip() else None
         instruments = data.get("instruments") or {}

@@ -26,6 +26,17 @@ def answer_page(page: Page, answers: Mapping[str, Any]) -> None:
                 field.fill(str(one))
 
 
+def tick_emergency_answer(page: Page, code: str, value: str = "yes") -> None:
+    """Tick an answer that makes it an emergency: with JavaScript the emergency screen comes
+    at once (no Next); without it, press Next. Either way the emergency screen is showing."""
+    page.locator(f'input[name="{code}"][value="{value}"]').click()
+    if page.evaluate("() => document.documentElement.classList.contains('js')"):
+        expect(page).to_have_url(re.compile(r"/intake/emergency$"))
+    else:
+        next_page(page)
+    expect(page.locator("#emergency-screen")).to_be_visible()
+
+
 def on_emergency_screen(page: Page) -> bool:
     """True when the emergency screen is showing."""
     return page.locator("#emergency-screen").count() > 0

@@ -8,6 +8,7 @@ test-artifacts/screenshots/ (gitignored).
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -27,6 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+# Screenshots of the emergency screen and the result, looked at by whoever changes them.
+REVIEW_SHOTS = Path(os.environ.get("BACKPATH_SHOTS_DIR", "/tmp/backpath-shots"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -108,3 +111,10 @@ def screenshots() -> Path:
     """Folder for screenshots (kept as test artefacts)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def review_shots() -> Path:
+    """Folder for the screenshots to look at (``BACKPATH_SHOTS_DIR``, /tmp/backpath-shots)."""
+    REVIEW_SHOTS.mkdir(parents=True, exist_ok=True)
+    return REVIEW_SHOTS

@@ -17,6 +17,7 @@ from tests.browser._pages import (
     serious_violations,
     shoot,
     start_intake,
+    tick_emergency_answer,
 )
 from tests.browser.conftest import LiveServer
 from tests.web._support import CLINICIAN, ROUTINE, all_red_flags_no
@@ -46,9 +47,7 @@ def test_saddle_numbness_patient_is_first_on_the_worklist_and_can_be_reviewed(
     answer_page(page, {"age": "45", "sex": "female", "back_pain": "yes"})
     next_page(page)
     pass_danger_signs(page)
-    page.locator('input[name="saddle_numbness"][value="yes"]').check()
-    next_page(page)
-    expect(page.locator("#emergency-screen")).to_be_visible()
+    tick_emergency_answer(page, "saddle_numbness")
     finish_intake(
         page,
         {**all_red_flags_no(), **ROUTINE, "saddle_numbness": "yes", "pain_back_nrs": "8"},
@@ -65,7 +64,7 @@ def test_saddle_numbness_patient_is_first_on_the_worklist_and_can_be_reviewed(
     page.locator("form.narrow button").click()
     expect(page).to_have_url(f"{base}/clinic")
 
-    rows = page.locator("tbody tr")
+    rows = page.locator("#worklist-rows tbody tr")
     expect(rows).to_have_count(3)
     expect(rows.nth(0)).to_have_attribute("data-urgency", "emergency")
     expect(rows.nth(1)).to_have_attribute("data-assessment", urgent["id"])
@@ -76,10 +75,10 @@ def test_saddle_numbness_patient_is_first_on_the_worklist_and_can_be_reviewed(
 
     page.locator("select#f-urgency").select_option("urgent")
     page.locator("form.filters button[type=submit]").click()
-    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("#worklist-rows tbody tr")).to_have_count(1)
     page.goto(f"{base}/clinic")
 
-    rows.nth(0).locator("a").click()
+    rows.nth(0).locator("a.pill").click()
     expect(page.locator("[data-rule='ces_new_bladder_bowel_saddle_sexual']")).to_be_visible()
     expect(page.locator(".narrative")).to_contain_text("numbness between my legs")
     assert serious_violations(page, axe_source) == []
@@ -91,11 +90,15 @@ def test_saddle_numbness_patient_is_first_on_the_worklist_and_can_be_reviewed(
     expect(page.locator(".review-bar .status-done")).to_be_visible()
 
     page.goto(f"{base}/clinic")
-    expect(page.locator("tbody tr")).to_have_count(2)
-    expect(page.locator("tbody tr").nth(0)).to_have_attribute("data-assessment", urgent["id"])
+    expect(page.locator("#worklist-rows tbody tr")).to_have_count(2)
+    expect(page.locator("#worklist-rows tbody tr").nth(0)).to_have_attribute(
+        "data-assessment", urgent["id"]
+    )
     page.goto(f"{base}/clinic?status=reviewed")
-    expect(page.locator("tbody tr")).to_have_count(1)
-    expect(page.locator("tbody tr").nth(0)).to_have_attribute("data-urgency", "emergency")
+    expect(page.locator("#worklist-rows tbody tr")).to_have_count(1)
+    expect(page.locator("#worklist-rows tbody tr").nth(0)).to_have_attribute(
+        "data-urgency", "emergency"
+    )
 
     page.locator("form[action='/clinic/logout'] button").click()
     expect(page).to_have_url(f"{base}/clinic/login")

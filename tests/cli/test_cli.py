@@ -97,28 +97,60 @@ def test_kb_explain_rule_and_unknown_rule() -> None:
 
 
 def test_assess_interview_emergency_path() -> None:
-    """Answering yes to saddle numbness shows the emergency screen at once."""
-    keys = "45\n1\ny\ny\nn\n"  # age, sex=female, back pain, saddle numbness yes, stop
+    """Ticking saddle numbness in the bladder/bowel checklist shows the emergency screen at
+    once and ends the interview."""
+    keys = "45\n0\n1\n"  # age, none of the call-999 signs, saddle numbness (item 1)
     result = runner.invoke(app, ["assess"], input=keys)
     assert result.exit_code == 0, result.output
     assert "Stop and get help now" in result.stdout
     assert "GET HELP NOW" in result.stdout
+    assert "Does pain go from your back into your leg?" not in result.stdout  # stopped
+
+
+def test_assess_shows_a_checklist_as_a_numbered_list(kb) -> None:
+    """Every item of a checklist is shown by name, with 0 (none) and ? (not sure)."""
+    result = runner.invoke(app, ["assess"], input="45\n", env={"COLUMNS": "4000"})
+    step = kb.steps_by_id["danger_signs"]
+    for number, code in enumerate(step.codes, start=1):
+        assert f"{number}. {kb.findings[code].question}" in result.stdout
+    assert "0. None of these" in result.stdout
+    assert "?. I'm not sure" in result.stdout
+
+
+def _script(kb, replies: dict[str, tuple[object, str]]) -> tuple[list[str], list[str]]:
+    """The steps the planner asks a person who answers ``replies`` (code: (value, typed))
+    and "no" / "none of these" to everything else, and what that person types."""
+    from backpath.triage.interview import next_step
+
+    order: list[str] = []
+    script: list[str] = []
+    answers: dict[str, object] = {}
+    while (step := next_step(kb, answers, order)) is not None:  # type: ignore[arg-type]
+        order.append(step.id)
+        if step.kind == "checklist":
+            script.append("0")
+            answers.update(dict.fromkeys(step.codes, False))
+        else:
+            value, typed = replies.get(step.codes[0], (False, "n"))
+            script.append(typed)
+            answers[step.codes[0]] = value
+    return order, script
 
 
 def test_assess_interview_asks_only_what_matters_then_self_care(kb) -> None:
-    """Answering every safety question no ends in self-care without asking everything."""
-    answers = {"age": "35", "sex": "2", "back_pain": "y"}
-    script = []
-    asked = []
-    for section in kb.sections:
-        if not section.safety_screen:
-            continue
-        for q in section.questions:
-            if q.ask_if is not None:
-                continue
-            asked.append(q.code)
-            script.append(answers.get(q.code, "n"))
-    script += ["5", "n"]  # duration_days (could change the result), then decline STarT Back
+    """A 35-year-old with back pain only: "none of these" to each checklist, then the few
+    questions self-care needs - and no pain score."""
+    order, script = _script(
+        kb,
+        {
+            "age": (35, "35"),
+            "sex": ("male", "2"),
+            "back_pain": (True, "y"),
+            "duration_days": (5, "5"),
+        },
+    )
+    assert len(order) <= 10
+    script.append("n")  # decline STarT Back
     result = runner.invoke(app, ["assess"], input="\n".join(script) + "\n")
     assert result.exit_code == 0, result.output
     assert "YOU CAN LOOK AFTER THIS AT HOME" in result.stdout
@@ -154,23 +186,21 @@ def test_console_script_runs() -> None:
 
 
 def test_assess_offers_startback_and_saves_it(kb, tmp_path) -> None:
-    """After the safety screen, STarT Back is offered; its answers are scored and saved."""
-    script = ["52", "1", "y"]
-    # A 52-year-old woman: besides the ungated questions she is asked the ones gated on
-    # age >= 50 (thirst_polyuria, pain_progressive) and on sex != male (pregnant_or_postpartum).
-    gated_asked = {"thirst_polyuria", "pain_progressive", "pregnant_or_postpartum"}
-    for section in kb.sections:
-        if section.safety_screen:
-            script += [
-                "n"
-                for q in section.questions
-                if (q.ask_if is None or q.code in gated_asked)
-                and q.code not in ("age", "sex", "back_pain")
-            ]
-    # duration (could still change the result), then accept STarT Back and answer 9 items:
-    # items 1-8 option 2 = agree (score 1) for 1,2,5,6,7,8; option 1 = disagree for 3,4;
-    # item 9 option 4 = "very much" (score 1)
-    script += ["10", "y", "2", "2", "1", "1", "2", "2", "2", "2", "4"]
+    """After the interview, STarT Back is offered; its answers are scored and saved."""
+    # A 52-year-old woman with back pain only, "none of these" to every checklist, "no" to
+    # every yes/no question, 10 days of pain.
+    _, script = _script(
+        kb,
+        {
+            "age": (52, "52"),
+            "sex": ("female", "1"),
+            "back_pain": (True, "y"),
+            "duration_days": (10, "10"),
+        },
+    )
+    # Accept STarT Back and answer 9 items: items 1-8 option 2 = agree (score 1) for
+    # 1,2,5,6,7,8; option 1 = disagree for 3,4; item 9 option 4 = "very much" (score 1)
+    script += ["y", "2", "2", "1", "1", "2", "2", "2", "2", "4"]
     saved = tmp_path / "intake.json"
     result = runner.invoke(app, ["assess", "--save", str(saved)], input="\n".join(script) + "\n")
     assert result.exit_code == 0, result.output
@@ -241,3 +271,35 @@ def test_assess_skipped_question_without_plainer_words_is_asked_once(kb) -> None
     interview = Interview(console, kb, "en")  # type: ignore[arg-type]
     interview.ask(kb.findings["chest_pain"])
     assert interview.intake().unsure == frozenset({"chest_pain"})
+
+
+def test_assess_checklist_replies(kb) -> None:
+    """Numbers tick items (the others are no), 0 is none of these, a bad reply is asked again."""
+    from backpath.cli.assess import Interview
+
+    step = kb.steps_by_id["danger_signs"]
+    console = _ScriptedConsole(["1, 15", "abc", "0"])
+    interview = Interview(console, kb, "en")  # type: ignore[arg-type]
+    interview.ask_step(step)
+    assert interview.answers == {code: code in ("chest_pain", "black_stools") for code in step.codes}
+    interview.ask_step(kb.steps_by_id["legs"])
+    assert any("Please type numbers from the list" in line for line in console.printed)
+    assert all(interview.answers[code] is False for code in kb.steps_by_id["legs"].codes)
+    assert interview.asked_steps == ["danger_signs", "legs"]
+
+
+def test_assess_checklist_not_sure_is_asked_again_in_plainer_words(kb) -> None:
+    """"?" on the bladder and bowel checklist shows the plainer words once; a second "?"
+    keeps every item "not sure" (null), never "no"."""
+    from backpath.cli.assess import Interview
+
+    step = kb.steps_by_id["bladder_bowel_saddle"]
+    console = _ScriptedConsole(["?", "?"])
+    interview = Interview(console, kb, "en")  # type: ignore[arg-type]
+    interview.ask_step(step)
+    plain = kb.findings["saddle_numbness"].unsure_help
+    assert any(plain in line for line in console.printed)
+    assert console.replies == []
+    intake = interview.intake()
+    assert intake.unsure == frozenset(step.codes)
+    assert all(intake.to_json()["answers"][code] is None for code in step.codes)

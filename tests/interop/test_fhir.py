@@ -9,9 +9,13 @@ from fastapi.testclient import TestClient
 # fhir.resources 8 models FHIR R5 by default; R4B is its R4-compatible package (the
 # resources used here are unchanged between R4 and R4B). Installed by the `dev` extra.
 from fhir.resources.R4B import bundle as r4b_bundle
+from fhir.resources.R4B import capabilitystatement as r4b_capability
+from fhir.resources.R4B import operationdefinition as r4b_operation
+from fhir.resources.R4B import operationoutcome as r4b_outcome
 from fhir.resources.R4B import questionnaire as r4b_questionnaire
 
 from backpath.interop.fhir import (
+    FHIR_JSON,
     FINDING_SYSTEM,
     URGENCY_SYSTEM,
     bundle_from_result,
@@ -19,6 +23,7 @@ from backpath.interop.fhir import (
     intake_from_questionnaire_response,
     questionnaire_from_kb,
 )
+from backpath.interop.terminology import load_terminology
 from backpath.kb import KnowledgeBase
 from backpath.triage import assess_json
 from tests.interop.conftest import questionnaire_response
@@ -81,18 +86,25 @@ def test_observation_codes_use_verified_snomed_only(kb: KnowledgeBase) -> None:
         assert codings[-1]["system"] == FINDING_SYSTEM
         snomed = kb.findings[code].snomed
         has_snomed = any(c["system"] == "http://snomed.info/sct" for c in codings)
-        assert has_snomed == bool(snomed and snomed.verified)
-    verified = finding_code(kb, "leg_pain")["coding"]
-    assert verified[0]["system"] == "http://snomed.info/sct"
-    unverified = kb.findings["saddle_numbness"].snomed
-    assert unverified is not None
-    assert not unverified.verified
+        disorder = snomed is not None and snomed.code in load_terminology().disorders
+        present = entry["resource"].get("valueBoolean") is True
+        assert has_snomed == bool(snomed and snomed.verified and not disorder and present)
+    # leg_pain's concept (23056005) is the disorder Sciatica: never a yes/no finding code.
+    assert kb.findings["leg_pain"].snomed is not None
+    assert len(finding_code(kb, "leg_pain")["coding"]) == 1
+    # saddle_numbness has no SNOMED id: the one it had failed the check digit and was removed.
+    assert kb.findings["saddle_numbness"].snomed is None
     assert len(finding_code(kb, "saddle_numbness")["coding"]) == 1
-    assert finding_code(kb, "saddle_numbness", unverified_snomed=True)["coding"][0] == {
+    # Asked for, an unverified concept is included - unless its id fails the check digit.
+    fever = kb.findings["fever"].snomed
+    assert fever is not None
+    assert not fever.verified
+    assert finding_code(kb, "fever", unverified_snomed=True)["coding"][0] == {
         "system": "http://snomed.info/sct",
-        "code": unverified.code,
-        "display": unverified.display,
+        "code": fever.code,
+        "display": fever.display,
     }
+    assert len(finding_code(kb, "saddle_numbness", unverified_snomed=True)["coding"]) == 1
 
 
 def test_codes_with_required_bindings_are_valid(kb: KnowledgeBase) -> None:
@@ -127,7 +139,7 @@ def test_codes_with_required_bindings_are_valid(kb: KnowledgeBase) -> None:
             assert absent["coding"][0]["code"] in {"unknown", "asked-unknown", "not-asked"}
     questionnaire = questionnaire_from_kb(kb)
     assert questionnaire["status"] in {"draft", "active", "retired", "unknown"}
-    item_types = {"group", "display", "boolean", "integer", "choice", "string"}
+    item_types = {"group", "display", "boolean", "integer", "choice", "string", "text"}
     operators = {"exists", "=", "!=", ">", "<", ">=", "<="}
 
     def walk(items: list[dict[str, Any]]) -> None:
@@ -147,9 +159,13 @@ def test_invalid_questionnaire_response_is_400_naming_the_field(client: TestClie
     qr["item"][0]["answer"] = [{"valueString": "yes"}]
     response = client.post(TRIAGE, json=qr)
     assert response.status_code == 400
-    assert (
-        response.json()["error"]["field"] == "QuestionnaireResponse.item[0].answer[0].valueString"
-    )
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    outcome = response.json()
+    r4b_outcome.OperationOutcome.model_validate(outcome)
+    issue = outcome["issue"][0]
+    assert (issue["severity"], issue["code"]) == ("error", "invalid")
+    assert issue["expression"] == ["QuestionnaireResponse.item[0].answer[0].valueString"]
+    assert "valueBoolean" in issue["diagnostics"]
 
 
 def test_groups_are_walked_and_unanswered_items_are_unknown(kb: KnowledgeBase) -> None:
@@ -196,14 +212,14 @@ def test_questionnaire_has_every_safety_screen_finding_in_order(
         item["linkId"]
         for group in questionnaire["item"]
         if group["linkId"] in safety_ids
-        for item in group["item"]
+        for item in group.get("item", [])
         if item["type"] != "display"
     ]
     assert linked == expected
     red_flags = {code for code, f in kb.findings.items() if f.red_flag}
     assert red_flags <= set(linked)
 
-    items = {i["linkId"]: i for g in questionnaire["item"] for i in g["item"]}
+    items = {i["linkId"]: i for g in questionnaire["item"] for i in g.get("item", [])}
     assert items["saddle_numbness"]["type"] == "boolean"
     assert items["age"]["type"] == "integer"
     assert [o["valueCoding"]["code"] for o in items["sex"]["answerOption"]] == [
@@ -221,7 +237,7 @@ def test_questionnaire_has_every_safety_screen_finding_in_order(
 def test_questionnaire_answers_triage_back(client: TestClient, kb: KnowledgeBase) -> None:
     """A response built from the Questionnaire's own linkIds and answerOptions is accepted."""
     questionnaire = questionnaire_from_kb(kb)
-    items = {i["linkId"]: i for g in questionnaire["item"] for i in g["item"]}
+    items = {i["linkId"]: i for g in questionnaire["item"] for i in g.get("item", [])}
     option = items["sex"]["answerOption"][0]["valueCoding"]
     qr = {
         "resourceType": "QuestionnaireResponse",
@@ -235,3 +251,125 @@ def test_questionnaire_answers_triage_back(client: TestClient, kb: KnowledgeBase
     assert response.status_code == 200
     risk = response.json()["entry"][0]["resource"]
     assert risk["prediction"][0]["qualitativeRisk"]["coding"][0]["code"] == "emergency"
+
+
+def test_findings_said_no_or_unknown_never_carry_a_snomed_concept(kb: KnowledgeBase) -> None:
+    """A "no" or an unknown is coded with the local finding code only (never a SNOMED
+    concept with false), and Sciatica (a disorder) is never an Observation code."""
+    result = assess_json({"answers": {"fever": False, "leg_pain": True, "saddle_numbness": True}})
+    bundle = bundle_from_result(kb, result, unverified_snomed=True)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] != "Observation" or "valueQuantity" in resource:
+            continue
+        codes = {(c["system"], c["code"]) for c in resource["code"]["coding"]}
+        assert ("http://snomed.info/sct", "23056005") not in codes
+        if resource.get("valueBoolean") is not True:
+            assert all(system != "http://snomed.info/sct" for system, _ in codes)
+
+
+def test_instrument_scores_are_loinc_coded_observations(
+    client: TestClient, kb: KnowledgeBase
+) -> None:
+    """STarT Back (total, distress subscore, risk level) and ODI come back as LOINC-coded
+    Observations that validate as R4."""
+    result = assess_json(
+        {
+            "answers": {"back_pain": True},
+            "instruments": {"startback": [1, 1, 0, 0, 1, 1, 1, 1, 1], "odi": [2] * 10},
+        }
+    )
+    bundle = bundle_from_result(kb, result, {"reference": "Patient/p1"})
+    r4b_bundle.Bundle.model_validate(bundle)
+    scores = {
+        entry["resource"]["code"]["coding"][0]["code"]: entry["resource"]
+        for entry in bundle["entry"]
+        if "valueQuantity" in entry["resource"]
+    }
+    startback = scores["91351-7"]
+    assert startback["code"]["coding"][0]["system"] == "http://loinc.org"
+    assert startback["valueQuantity"]["value"] == 7
+    components = {c["code"]["coding"][0]["code"]: c for c in startback["component"]}
+    assert components["91350-9"]["valueQuantity"]["value"] == 5
+    risk = components["91352-5"]["valueCodeableConcept"]["coding"][0]
+    assert (risk["code"], risk["display"]) == ("LA9193-9", "High")
+    odi = scores["97909-6"]
+    assert odi["valueQuantity"] == {
+        "value": 40,
+        "unit": "%",
+        "system": "http://unitsofmeasure.org",
+        "code": "%",
+    }
+
+
+def test_metadata_is_a_capability_statement(client: TestClient) -> None:
+    """GET /fhir/metadata: an R4 CapabilityStatement naming the $triage operation."""
+    response = client.get("/fhir/metadata")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    statement = response.json()
+    r4b_capability.CapabilityStatement.model_validate(statement)
+    assert statement["fhirVersion"] == "4.0.1"
+    assert statement["kind"] == "instance"
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    operation = resources["QuestionnaireResponse"]["operation"][0]
+    assert operation["name"] == "triage"
+    definition = client.get("/fhir/OperationDefinition/backpath-triage").json()
+    r4b_operation.OperationDefinition.model_validate(definition)
+    assert definition["url"] == operation["definition"]
+    assert {p["name"] for p in definition["parameter"]} == {"response", "return"}
+
+
+def test_triage_accepts_parameters(client: TestClient) -> None:
+    """$triage takes a Parameters resource with a `response` parameter too."""
+    qr = questionnaire_response({"saddle_numbness": True})
+    body = {"resourceType": "Parameters", "parameter": [{"name": "response", "resource": qr}]}
+    response = client.post(TRIAGE, json=body)
+    assert response.status_code == 200, response.text
+    risk = response.json()["entry"][0]["resource"]
+    assert risk["prediction"][0]["qualitativeRisk"]["coding"][0]["code"] == "emergency"
+    qr["item"][0]["answer"] = [{"valueString": "yes"}]
+    bad = client.post(TRIAGE, json=body)
+    assert bad.status_code == 400
+    assert bad.json()["issue"][0]["expression"] == [
+        "Parameters.parameter[0].resource.item[0].answer[0].valueString"
+    ]
+    none = client.post(TRIAGE, json={"resourceType": "Parameters", "parameter": []})
+    assert none.json()["issue"][0]["expression"] == ["Parameters.parameter"]
+
+
+def test_fhir_errors_are_operation_outcomes(client: TestClient) -> None:
+    """Unknown path 404, wrong method 405, XML asked for 406, wrong content type 415, bad
+    JSON 400: each an OperationOutcome."""
+    cases = [
+        (client.get("/fhir/Patient/p1"), 404, "not-found"),
+        (client.get("/fhir/QuestionnaireResponse/$triage"), 405, "not-supported"),
+        (
+            client.get("/fhir/metadata", headers={"accept": "application/fhir+xml"}),
+            406,
+            "not-supported",
+        ),
+        (
+            client.post(TRIAGE, content=b"<x/>", headers={"content-type": "application/xml"}),
+            415,
+            "not-supported",
+        ),
+        (
+            client.post(TRIAGE, content=b"{nope", headers={"content-type": FHIR_JSON}),
+            400,
+            "invalid",
+        ),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, response.text
+        outcome = response.json()
+        r4b_outcome.OperationOutcome.model_validate(outcome)
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert outcome["issue"][0]["code"] == code
+    assert client.get("/fhir/metadata?_format=json").status_code == 200
+
+
+def test_questionnaire_has_the_narrative_item(kb: KnowledgeBase) -> None:
+    """The Questionnaire ends with the free-text `narrative` item that $triage reads."""
+    last = questionnaire_from_kb(kb)["item"][-1]
+    assert (last["linkId"], last["type"]) == ("narrative", "text")

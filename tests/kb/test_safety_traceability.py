@@ -87,6 +87,9 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "band_rash",
         "cannot_bear_weight",
         "ces_symptom_recent",
+        "diabetes",
+        "stiff_neck",
+        "testicle_pain",
     ],
 )
 def test_red_flag_has_rule_case_and_hazard(kb: KnowledgeBase, code: str) -> None:

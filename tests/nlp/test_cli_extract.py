@@ -61,9 +61,10 @@ def test_extract_refuses_text_over_the_limit_with_exit_2() -> None:
 
 
 def test_extract_reports_text_that_is_not_understood() -> None:
-    """Spanish text is flagged as not understood, never as 'no findings' alone."""
+    """Text in a language with no reader (German) is flagged as not understood, never as
+    'no findings' alone (Spanish is read since issue 11)."""
     result = RUNNER.invoke(
-        app, ["extract", "Me duele mucho la espalda y no puedo orinar desde ayer"]
+        app, ["extract", "Ich habe seit gestern Rückenschmerzen und kann nicht mehr pinkeln"]
     )
     assert result.exit_code == 0
     assert "Not understood" in result.output

@@ -21,12 +21,12 @@ from backpath.nlp import (
     read_narrative,
     validate_nlp_knowledge,
 )
+from backpath.nlp._normalise import normalise_text
 from backpath.nlp._patterns import compile_for_matching
 from backpath.nlp._pipeline import (
     DANGER_GROUP,
     IGNORE_SUFFIX,
     get_pipeline,
-    normalise_text,
     phrase_tokenizer,
 )
 
@@ -143,19 +143,20 @@ def test_each_word_is_reported_once_and_the_longest_phrase_speaks() -> None:
     assert reading.problems.count(DANGER_WORDS_PROBLEM) == 1
 
 
-def test_spanish_danger_words_are_reported_in_a_text_that_is_not_understood() -> None:
-    """A Spanish text is not understood, and its danger words are still reported."""
+def test_spanish_danger_words_are_explained_by_the_spanish_reader() -> None:
+    """Spanish is read (issue 11): its danger words are explained by Spanish findings."""
     reading = read_narrative("Me duele la espalda, no puedo respirar y tengo sangre en la orina")
-    assert reading.understood is False
-    assert reading.unresolved_danger_words == ("no puedo respirar", "sangre en la orina")
-    assert DANGER_WORDS_PROBLEM in reading.problems
+    assert reading.understood is True
+    assert reading.unresolved_danger_words == ()
+    assert reading.answers()["breathless_now"] is True
+    assert reading.answers()["blood_in_urine"] is True
 
 
 def test_in_a_text_that_is_not_understood_nothing_is_taken_as_a_denial() -> None:
-    """The context rules are English: a Spanish 'no' is not trusted to deny a word."""
-    reading = read_narrative("Me duele la espalda y no tengo fiebre")
+    """In a text with no reader (German) a 'no' is not trusted to deny a word."""
+    reading = read_narrative("Ich habe seit drei Tagen starke Rückenschmerzen, no blood")
     assert reading.understood is False
-    assert reading.unresolved_danger_words == ("fiebre",)
+    assert reading.unresolved_danger_words == ("blood",)
 
 
 def test_english_danger_words_count_as_english() -> None:

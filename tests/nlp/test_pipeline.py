@@ -11,12 +11,12 @@ from spacy.schemas import validate_token_pattern
 
 from backpath.nlp import read_narrative
 from backpath.nlp._knowledge import load_nlp_knowledge
+from backpath.nlp._normalise import normalise_text
 from backpath.nlp._patterns import compile_for_matching
 from backpath.nlp._pipeline import (
     MEASURE_GROUP,
     TARGET_GROUP,
     get_pipeline,
-    normalise_text,
     phrase_tokenizer,
 )
 

@@ -151,7 +151,7 @@ def test_non_string_input_is_refused() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "Me duele mucho la espalda y la pierna izquierda desde hace dos semanas.",
+        "Ich habe seit zwei Wochen starke Schmerzen im Rücken und im linken Bein.",
         "J'ai mal au dos depuis une semaine et ma jambe droite est engourdie.",
         "asdkjh qwpoeiru zxmcnv lkjasd poiqwe",
         "",
@@ -181,7 +181,12 @@ def test_short_english_texts_are_understood() -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=400))
 def test_arbitrary_text_never_crashes_and_spans_are_exact(text: str) -> None:
-    """Any text (unknown words, symbols, any script) gives a reading with exact spans."""
+    """Any text (unknown words, symbols, any script) gives a reading with exact spans; a NUL
+    byte or a lone surrogate is refused with a NarrativeError (issue 11)."""
+    if "\x00" in text or any("\ud800" <= char <= "\udfff" for char in text):
+        with pytest.raises(NarrativeError):
+            read_narrative(text)
+        return
     reading = read_narrative(text)
     for finding in reading.findings:
         start, end = finding.span

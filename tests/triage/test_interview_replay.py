@@ -1,13 +1,13 @@
-"""The adaptive-interview planner and the interview replay benchmark, on hand-made cases.
+"""The interview replay benchmark (steps) and the older question-by-question planner
+(``next_question``, kept for compatibility), on hand-made cases.
 
-Expected values come from the questionnaire (``kb.sections``) and from the simulated
-patient's rules, never from a run of the code under test.
+Expected values come from the questionnaire (``kb.sections``, ``kb.steps``) and from the
+simulated patient's rules, never from a run of the code under test.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import random
 import sys
@@ -16,7 +16,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from rich.console import Console
 
 from backpath.intake import Intake
 from backpath.kb import KnowledgeBase
@@ -48,12 +47,10 @@ def _screen_codes(kb: KnowledgeBase) -> list[str]:
     return [question.code for question in screen_questions(kb)]
 
 
-def _section_of(kb: KnowledgeBase, code: str) -> str:
-    return next(s.id for s in kb.sections for q in s.questions if q.code == code)
-
-
-def test_saddle_numbness_ends_emergency_within_its_screen_section(kb: KnowledgeBase) -> None:
-    """A yes to saddle numbness stops the interview in the bladder/bowel section."""
+def test_saddle_numbness_ends_emergency_with_the_cauda_equina_checklist(
+    kb: KnowledgeBase,
+) -> None:
+    """A yes to saddle numbness stops the interview right after the checklist that asks it."""
     case: dict[str, Any] = {
         "age": 45,
         "sex": "female",
@@ -62,19 +59,14 @@ def test_saddle_numbness_ends_emergency_within_its_screen_section(kb: KnowledgeB
     result = replay(case, kb)
     assert result.urgency is Urgency.EMERGENCY
     assert result.stopped_for_emergency
+    checklist = next(step for step in kb.steps if "saddle_numbness" in step.codes)
+    assert result.steps[-1] == checklist.id
     assert "saddle_numbness" in result.asked
-    screen = _screen_codes(kb)
-    section = _section_of(kb, "saddle_numbness")
-    last_of_section = max(
-        screen.index(q.code) for s in kb.sections if s.id == section for q in s.questions
-    )
-    # Only screen questions, none after the saddle section: the interview stopped there.
-    assert all(code in screen for code in result.asked)
-    assert max(screen.index(code) for code in result.asked) <= last_of_section
-    # ...so it asked fewer questions than the same person without saddle numbness.
+    # ...so it asked fewer steps than the same person without saddle numbness.
     twin = replay({**case, "answers": {**case["answers"], "saddle_numbness": False}}, kb)
     assert twin.urgency is not Urgency.EMERGENCY
-    assert len(result.asked) < len(twin.asked)
+    assert len(result.steps) < len(twin.steps)
+    assert twin.steps[: len(result.steps)] == result.steps
 
 
 def test_unmentioned_yes_no_questions_are_answered_no(kb: KnowledgeBase) -> None:
@@ -179,41 +171,25 @@ def test_screen_conditions_only_look_back(kb: KnowledgeBase) -> None:
     assert forward_references(kb) == []
 
 
-def test_replay_asks_screen_questions_before_the_others(kb: KnowledgeBase) -> None:
-    """In a replay, no screen question comes after a question from outside the screen."""
-    screen = set(_screen_codes(kb))
+def test_replay_asks_the_danger_signs_first_and_no_step_twice(kb: KnowledgeBase) -> None:
+    """In a replay, the call-999 checklist comes first and no step is asked twice."""
     result = replay({**PLAIN, "answers": {"back_pain": True, "leg_pain": True}}, kb)
-    kinds = [code in screen for code in result.asked]
-    assert kinds[0]
-    assert kinds == sorted(kinds, reverse=True)
-    assert len(set(result.asked)) == len(result.asked)
+    assert result.steps[0] == "danger_signs"
+    assert len(set(result.steps)) == len(result.steps)
+    assert list(result.asked) == [c for s in result.steps for c in kb.steps_by_id[s].codes]
 
 
-def test_terminal_asks_what_the_replay_asks(
-    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``backpath assess`` and the replay ask the same questions in the same order."""
-    from backpath.cli import assess as terminal
-
-    case = {**PLAIN, "answers": {"back_pain": True, "leg_pain": True, "duration_days": 20}}
-    patient = interview_replay.SimulatedPatient(case)
-    order: list[str] = []
-
-    def ask(self: Any, finding: Any) -> None:
-        self.asked.add(finding.code)
-        order.append(finding.code)
-        reply = patient.answer(finding)
-        if reply is not interview_replay.SKIPPED and reply is not None:
-            self.answers[finding.code] = reply
-
-    monkeypatch.setattr(terminal.Interview, "ask", ask)
-    console = Console(file=io.StringIO())
-    monkeypatch.setattr(console, "input", lambda *args, **kwargs: "n")  # no STarT Back
-    terminal.run_interview(console, kb, "en")
-    result = replay(case, kb)
-    assert result.urgency is not Urgency.EMERGENCY
-    # The terminal asks age and sex; the replay was given them up front.
-    assert [c for c in order if c not in ("age", "sex")] == list(result.asked)
+def test_simulated_patient_ticks_a_checklist(kb: KnowledgeBase) -> None:
+    """True items ticked; none true but one null: "not sure"; otherwise "None of these"."""
+    step = kb.steps_by_id["danger_signs"]
+    ticks = interview_replay.SimulatedPatient({"answers": {"chest_pain": True, "collapse": None}})
+    assert ticks.tick(step) == ["chest_pain"]
+    unsure = interview_replay.SimulatedPatient({"answers": {"collapse": None}})
+    assert unsure.tick(step) is None
+    assert unsure.answer_step(kb, step) == dict.fromkeys(step.codes, None)
+    none = interview_replay.SimulatedPatient({"answers": {"collapse": False}})
+    assert none.tick(step) == []
+    assert none.answer_step(kb, step) == dict.fromkeys(step.codes, False)
 
 
 def test_benchmark_figures_on_a_small_directory(
@@ -242,6 +218,7 @@ def test_benchmark_figures_on_a_small_directory(
     assert figures["questions"]["max"] == max(
         len(replay(intake).asked) for intake, _ in cases.values()
     )
+    assert figures["steps"]["max"] == max(len(replay(intake).steps) for intake, _ in cases.values())
     assert interview_replay.main(["--cases", str(tmp_path), "--fail-under-sensitivity", "1"]) == 1
     assert "under-triaged" in capsys.readouterr().out
     assert interview_replay.main(["--cases", str(tmp_path), "--fail-under-sensitivity", "0.5"]) == 0

@@ -175,3 +175,73 @@ def test_openapi_documents_the_api_with_the_intake_schema(client: TestClient) ->
     assert "saddle_numbness" in schema["properties"]["answers"]["properties"]
     assert not any(path.startswith(("/intake", "/clinic", "/r/")) for path in spec["paths"])
     json.dumps(spec)
+
+
+def test_interview_returns_the_next_step_and_the_result(client: TestClient, store: Store) -> None:
+    """POST /api/v1/interview: the planner's next step and the core's Result JSON; stateless."""
+    from backpath.triage.interview import next_step, step_json
+
+    intake = {"age": 47, "answers": {"back_pain": True}}
+    response = client.post("/api/v1/interview", json=intake)
+    assert response.status_code == 200
+    body = response.json()
+    kb = store_kb()
+    expected = next_step(kb, {"age": 47, "back_pain": True})
+    assert expected is not None
+    assert body["next_step"] == step_json(kb, expected)
+    assert body["next_step"]["id"] == "danger_signs"
+    assert body["result"] == assess_json(intake)
+    with store.session() as db:
+        assert db.query(StoredAssessment).count() == 0
+
+
+def test_interview_never_shows_an_asked_step_again(client: TestClient) -> None:
+    """A step in ``asked_steps`` is not shown again, even when it was skipped."""
+    first = client.post("/api/v1/interview", json={"answers": {}}).json()["next_step"]
+    assert first["id"] == "age"
+    second = client.post("/api/v1/interview", json={"answers": {}, "asked_steps": ["age"]})
+    assert second.json()["next_step"]["id"] != "age"
+
+
+def test_interview_ends_with_null_on_an_emergency(client: TestClient) -> None:
+    body = client.post("/api/v1/interview", json=EMERGENCY_INTAKE).json()
+    assert body["next_step"] is None
+    assert body["result"]["urgency"] == "emergency"
+    assert body["result"]["next_step"] is None
+
+
+def test_interview_speaks_the_intake_language(client: TestClient) -> None:
+    kb = store_kb()
+    body = client.post("/api/v1/interview", json={"age": 40, "language": "es"}).json()
+    assert body["next_step"]["text"] == kb.translations["es"]["step.danger_signs.text"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"answers": {}, "asked_steps": "age"}, "asked_steps"),
+        ({"answers": {}, "asked_steps": ["age", "not_a_step"]}, "asked_steps[1]"),
+        ({"answers": {"fever": "yes"}}, "answers.fever"),
+        ({"answers": {}, "colour": "blue"}, "colour"),
+    ],
+)
+def test_interview_rejects_bad_input_naming_the_field(
+    client: TestClient, body: object, field: str
+) -> None:
+    response = client.post("/api/v1/interview", json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == field
+
+
+def test_openapi_documents_the_interview(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    post = spec["paths"]["/api/v1/interview"]["post"]
+    schema = post["requestBody"]["content"]["application/json"]["schema"]
+    assert "asked_steps" in schema["properties"]
+    assert "saddle_numbness" in schema["properties"]["answers"]["properties"]
+
+
+def store_kb() -> KnowledgeBase:
+    from backpath.kb import load_knowledge
+
+    return load_knowledge()

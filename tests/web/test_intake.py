@@ -9,9 +9,18 @@ from fastapi.testclient import TestClient
 
 from backpath.kb import KnowledgeBase
 from backpath.store import Store
-from backpath.store.models import Draft
+from backpath.store.models import AuditEvent, Draft, StoredAssessment
 from backpath.vocabulary import Urgency
-from tests.web._support import ROUTINE, SELF_CARE, Patient, all_red_flags_no, esc, urgency_of
+from tests.web._support import (
+    ROUTINE,
+    SELF_CARE,
+    Patient,
+    add_clinician,
+    all_red_flags_no,
+    esc,
+    login,
+    urgency_of,
+)
 
 
 def test_landing_page_offers_start_and_says_when_not_to_use_it(
@@ -56,7 +65,11 @@ def test_every_question_control_is_named_by_its_finding_code(
         for code in patient.shown():
             assert re.search(rf'name="{code}"', patient.page.text), code
             found.add(code)
-        radios = [c for c in patient.shown() if f'type="radio" name="{c}"' in patient.page.text]
+        radios = [
+            c
+            for c in patient.shown()
+            if f'type="radio" name="{c}" value="not_sure"' in patient.page.text
+        ]
         assert patient.submit(dict.fromkeys(radios, "not_sure")).status_code == 200
     asked = {q.code for section in kb.sections for q in section.questions}
     assert found == asked
@@ -431,3 +444,362 @@ def test_not_sure_to_a_question_without_plainer_words_moves_on(client: TestClien
     patient.submit({"age": "45", "back_pain": "yes"})
     page = patient.submit({"chest_pain": "not_sure"})
     assert "?more=1" not in str(page.url)
+
+
+# ---------------------------------------------------------------- an emergency stops everything
+
+
+def _to_saddle_emergency(patient: Patient, age: str = "45") -> None:
+    """Start, pass the first two pages, and answer saddle numbness "yes" (no JavaScript)."""
+    patient.start()
+    patient.submit({"age": age, "back_pain": "yes"})
+    patient.pass_danger_signs()
+    patient.submit({"saddle_numbness": "yes"})
+    assert patient.on_emergency_screen()
+
+
+def _stored(store: Store) -> list[StoredAssessment]:
+    with store.session() as db:
+        return list(db.query(StoredAssessment).order_by(StoredAssessment.created_at))
+
+
+def test_emergency_is_stored_before_the_emergency_screen_is_shown(
+    client: TestClient, store: Store
+) -> None:
+    """The moment the answers make it an emergency the assessment is in the database (with
+    its audit row), before the person presses anything; the draft stays for the rest."""
+    patient = Patient(client)
+    _to_saddle_emergency(patient)
+    rows = _stored(store)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.urgency, row.channel) == ("emergency", "web")
+    assert row.intake["answers"]["saddle_numbness"] is True
+    assert "ces_new_bladder_bowel_saddle_sexual" in [r["id"] for r in row.result["fired_rules"]]
+    with store.session() as db:
+        events = [(e.actor, e.action, e.detail) for e in db.query(AuditEvent)]
+        draft = db.query(Draft).one()
+    assert events == [
+        ("patient", "create", {"urgency": "emergency", "channel": "web", "stage": "emergency"})
+    ]
+    assert draft.state["stored_id"] == row.id
+    assert 'id="emergency-sent"' in patient.page.text
+
+
+def test_stored_emergency_is_at_the_top_of_the_worklist(
+    client: TestClient, store: Store, app_and_store: tuple
+) -> None:
+    """A patient who obeys the emergency screen and closes the tab is already on the
+    clinician's worklist, first, with data-urgency=emergency."""
+    Patient(client).complete({**all_red_flags_no(), **ROUTINE})
+    patient = Patient(client)
+    _to_saddle_emergency(patient)
+    emergency_id = _stored(store)[-1].id
+    add_clinician(store)
+    with TestClient(app_and_store[0]) as clinician:
+        assert login(clinician).status_code == 200
+        worklist = clinician.get("/clinic").text
+    start = worklist.find('id="worklist-rows"')
+    rows = re.findall(
+        r'<tr data-assessment="([0-9a-f]+)" data-urgency="([a-z_]+)"', worklist[start:]
+    )
+    assert rows[0] == (emergency_id, "emergency")
+    assert len(rows) == 2
+
+
+def test_finishing_after_an_emergency_updates_the_same_assessment(
+    client: TestClient, store: Store
+) -> None:
+    """Going on and finishing updates the stored emergency: one row, the later answers in
+    it, an "update" audit row, and a result link that opens it."""
+    patient = Patient(client)
+    _to_saddle_emergency(patient)
+    first = _stored(store)[0]
+    patient.emergency("continue")
+    page = patient.complete({"saddle_numbness": "yes", "leg_pain": "yes", "pain_back_nrs": "6"})
+    rows = _stored(store)
+    assert len(rows) == 1
+    assert rows[0].id == first.id
+    assert rows[0].created_at == first.created_at
+    assert rows[0].intake["answers"]["pain_back_nrs"] == 6
+    assert rows[0].urgency == "emergency"
+    assert urgency_of(page.text) == ["emergency"]
+    assert rows[0].patient_token_sha256 != first.patient_token_sha256
+    with store.session() as db:
+        actions = [(e.action, e.detail.get("stage")) for e in db.query(AuditEvent)]
+        assert db.query(Draft).count() == 0
+    assert actions[0] == ("create", "emergency")
+    assert ("update", "finished") in actions
+    assert all(action != "create" for action, _ in actions[1:])
+
+
+def test_show_my_result_on_the_emergency_screen_does_not_duplicate(
+    client: TestClient, store: Store
+) -> None:
+    """ "Show my result" finishes with the stored row: still one assessment."""
+    patient = Patient(client)
+    _to_saddle_emergency(patient)
+    page = patient.emergency("finish")
+    assert urgency_of(page.text) == ["emergency"]
+    assert len(_stored(store)) == 1
+
+
+def test_emergency_screen_has_one_primary_action_the_call_button(
+    client: TestClient, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The only primary action is the big tel: button with the configured number and the
+    rule's own instruction; "show my result" is secondary, "continue" is a plain link."""
+    monkeypatch.setenv("BACKPATH_EMERGENCY_REGION", "uk")
+    patient = Patient(client)
+    _to_saddle_emergency(patient)
+    html = patient.page.text
+    screen = html[html.index('id="emergency-screen"') : html.index("</section>")]
+    instruction = kb.instructions["go_to_emergency_department"].text
+    assert esc(instruction.format(emergency_number="999")) in screen
+    assert '<a class="call-button big" href="tel:999">' in screen
+    assert 'class="primary' not in html
+    assert re.search(r'value="finish" class="secondary">' + kb.ui("web.emergency_finish"), html)
+    assert re.search(r'value="continue" class="link-button"', html)
+    assert html.index('value="finish"') < html.index('value="continue"')
+
+
+def test_banner_with_the_call_button_stays_on_every_later_page(
+    client: TestClient, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After "continue the questions", every intake page shows the red banner with the
+    instruction and the tel: link to the configured number."""
+    monkeypatch.setenv("BACKPATH_EMERGENCY_REGION", "uk")
+    patient = Patient(client)
+    _to_saddle_emergency(patient)
+    instruction = esc(
+        kb.instructions["go_to_emergency_department"].text.format(emergency_number="999")
+    )
+    page = patient.emergency("continue")
+    seen = 0
+    for _ in range(30):
+        assert 'id="emergency-banner"' in page.text, page.url
+        assert 'href="tel:999"' in page.text
+        assert instruction in page.text
+        # Nothing more to interrupt: no answer is marked while it already is an emergency.
+        assert "data-emergency-if-yes" not in page.text
+        seen += 1
+        if patient.on_narrative_page():
+            break
+        page = patient.submit({"saddle_numbness": "yes"})
+        assert not patient.on_emergency_screen()
+    assert patient.on_narrative_page()
+    assert seen > 5
+
+
+def test_later_answers_update_the_stored_emergency_as_the_patient_goes_on(
+    client: TestClient, store: Store
+) -> None:
+    """Each later page adds its answers to the stored emergency, so a person who stops
+    half-way has still told the clinic everything they answered."""
+    patient = Patient(client)
+    _to_saddle_emergency(patient)
+    patient.emergency("continue")
+    patient.submit({"saddle_numbness": "yes", "cauda_equina_symptoms_days": "2"})
+    patient.submit({"known_aaa": "no"})
+    rows = _stored(store)
+    assert len(rows) == 1
+    assert rows[0].intake["answers"]["cauda_equina_symptoms_days"] == 2
+    assert rows[0].intake["answers"]["known_aaa"] is False
+    assert rows[0].urgency == "emergency"
+
+
+def test_corrected_answer_removes_the_banner_and_finishing_updates_the_row(
+    client: TestClient, store: Store
+) -> None:
+    """Changing the emergency answer back to "no" takes the banner away; the stored row keeps
+    the emergency until the person finishes, then holds the final result (still one row)."""
+    patient = Patient(client)
+    _to_saddle_emergency(patient)
+    page = patient.emergency("continue")
+    page = patient.submit({"saddle_numbness": "no"})
+    assert 'id="emergency-banner"' not in page.text
+    assert _stored(store)[0].urgency == "emergency"
+    page = patient.complete({**all_red_flags_no(), **ROUTINE})
+    rows = _stored(store)
+    assert len(rows) == 1
+    assert rows[0].urgency == urgency_of(page.text)[0] != "emergency"
+
+
+def test_answers_that_would_be_an_emergency_are_marked_for_the_script(
+    client: TestClient,
+) -> None:
+    """Yes to saddle numbness (with the answers so far) is marked data-emergency-if-yes;
+    "no" and "not sure" are not, and neither is anything on the first page."""
+    patient = Patient(client)
+    patient.start()
+    assert "data-emergency-if-yes" not in patient.page.text
+    patient.submit({"age": "45", "back_pain": "yes"})
+    assert 'name="chest_pain" value="yes" data-emergency-if-yes>' in patient.page.text
+    patient.pass_danger_signs()
+    html = patient.page.text
+    assert 'name="saddle_numbness" value="yes" data-emergency-if-yes>' in html
+    assert not re.search(r'value="(no|not_sure)"[^>]*data-emergency-if-yes', html)
+    assert 'data-check-url="/intake/section/bladder_bowel_saddle/check"' in html
+
+
+def test_check_answers_whether_the_answers_on_screen_make_an_emergency(
+    client: TestClient, store: Store
+) -> None:
+    """The page's check address (used by app.js for combinations) stores nothing and says
+    whether the answers as they are on screen would make it an emergency."""
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "60", "back_pain": "yes"})
+    patient.advance_to("health", {**all_red_flags_no()})
+    base = {"csrf_token": patient.csrf, "_shown": patient.shown()}
+    alone = client.post("/intake/section/health/check", data={**base, "fever": "yes"})
+    assert alone.json() == {"emergency": False}
+    both = {**base, "fever": "yes", "iv_drug_use": "yes"}
+    assert client.post("/intake/section/health/check", data=both).json() == {"emergency": True}
+    assert _stored(store) == []
+    refused = client.post("/intake/section/health/check", data={**both, "csrf_token": "x"})
+    assert refused.status_code == 403
+
+
+def test_script_submission_stays_on_the_page_and_comes_back_to_it(
+    client: TestClient, store: Store
+) -> None:
+    """app.js sends the page with nav=stay: emergency screen, stored, and "continue" returns
+    to the same page (the rest of its questions are still to answer)."""
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "45", "back_pain": "yes"})
+    patient.submit({"chest_pain": "yes"}, nav="stay")
+    assert patient.on_emergency_screen()
+    assert len(_stored(store)) == 1
+    page = patient.emergency("continue")
+    assert "/intake/section/danger_signs" in str(page.url)
+    assert 'name="chest_pain" value="yes" checked' in page.text
+
+
+def test_stay_without_an_emergency_shows_the_same_page(client: TestClient) -> None:
+    """nav=stay saves the page and shows it again when nothing is an emergency."""
+    patient = Patient(client)
+    patient.start()
+    page = patient.submit({"age": "45", "back_pain": "yes"}, nav="stay")
+    assert "/intake/section/start" in str(page.url)
+    assert 'value="45"' in page.text
+
+
+def test_an_invalid_answer_does_not_hold_back_the_emergency_screen(
+    client: TestClient, store: Store
+) -> None:
+    """An emergency answer next to a mistyped number still goes straight to the emergency
+    screen (the valid answers are kept, the page comes back after it)."""
+    patient = Patient(client)
+    patient.start()
+    patient.submit({"age": "45", "back_pain": "yes"})
+    patient.pass_danger_signs()
+    patient.submit({"saddle_numbness": "not_sure"})  # asked again in plainer words
+    patient.submit({"urinary_retention": "yes", "cauda_equina_symptoms_days": "lots"})
+    assert patient.on_emergency_screen()
+    assert _stored(store)[0].urgency == "emergency"
+    page = patient.emergency("continue")
+    assert "/intake/section/bladder_bowel_saddle" in str(page.url)
+
+
+def test_a_new_emergency_after_the_first_was_taken_back_interrupts_again(
+    client: TestClient, store: Store
+) -> None:
+    """Once the first emergency answer is taken back, a new one shows the emergency screen
+    again (and updates the same stored row)."""
+    patient = Patient(client)
+    _to_saddle_emergency(patient)
+    patient.emergency("continue")
+    patient.submit({"saddle_numbness": "no", "cauda_equina_symptoms_days": ""})
+    patient.submit({"known_aaa": "yes"})
+    assert patient.on_emergency_screen()
+    assert len(_stored(store)) == 1
+
+
+# ---------------------------------------------------------------- small things
+
+
+def test_changing_language_keeps_the_answers_on_the_page(client: TestClient) -> None:
+    """The header's language selector belongs to the page's form: changing the language
+    keeps what is on the page and shows the same page in the new language."""
+    patient = Patient(client)
+    patient.start()
+    assert 'id="lang-select" name="lang" form="page-form"' in patient.page.text
+    assert 'form="page-form" name="nav" value="language"' in patient.page.text
+    data = {
+        "csrf_token": patient.csrf,
+        "_shown": patient.shown(),
+        "age": "33",
+        "back_pain": "yes",
+        "lang": "es",
+        "nav": "language",
+    }
+    page = client.post("/intake/section/start", data=data)
+    assert "/intake/section/start" in str(page.url)
+    assert '<html lang="es"' in page.text
+    assert 'value="33"' in page.text
+    assert 'name="back_pain" value="yes" checked' in page.text
+
+
+def test_enter_with_the_language_unchanged_means_next(client: TestClient) -> None:
+    """The language button is the form's first button (Enter in a text box presses it):
+    with the language unchanged it is Next."""
+    patient = Patient(client)
+    patient.start()
+    data = {"csrf_token": patient.csrf, "_shown": patient.shown(), "age": "33", "lang": "en"}
+    page = client.post("/intake/section/start", data={**data, "nav": "language"})
+    assert "/intake/section/danger_signs" in str(page.url)
+
+
+def test_changing_language_on_anything_else_keeps_the_text(client: TestClient) -> None:
+    """The narrative is kept when the language is changed on "Anything else?"."""
+    patient = Patient(client)
+    patient.start()
+    patient.advance_to_narrative()
+    data = {"csrf_token": patient.csrf, "narrative": "My back hurts", "lang": "es"}
+    page = client.post("/intake/anything-else", data={**data, "nav": "language"})
+    assert '<html lang="es"' in page.text
+    assert "My back hurts" in page.text
+    assert 'action="/intake/anything-else"' in page.text
+
+
+def test_sex_question_has_no_not_sure(client: TestClient) -> None:
+    """Sex has its own "other or prefer to describe": no "not sure", and a posted one is
+    refused."""
+    patient = Patient(client)
+    patient.start()
+    assert 'name="sex" value="not_sure"' not in patient.page.text
+    assert 'name="sex" value="other"' in patient.page.text
+    assert patient.submit({"sex": "not_sure"}).status_code == 422
+
+
+def test_next_comes_before_back_on_screen_and_for_the_keyboard(client: TestClient) -> None:
+    """Next is first in the page (so first for the keyboard) and the style no longer
+    reverses the row, so it is first on screen too."""
+    from backpath.web.pages import STATIC_DIR
+
+    patient = Patient(client)
+    patient.start()
+    html = patient.page.text
+    assert html.index('value="next"') < html.index('value="back"')
+    css = (STATIC_DIR / "app.css").read_text(encoding="utf-8")
+    rule = re.search(r"\.nav-buttons \{[^}]*\}", css)
+    assert rule
+    assert "row-reverse" not in rule.group(0)
+
+
+def test_under_16s_are_told_it_is_for_adults(client: TestClient, kb: KnowledgeBase) -> None:
+    """The start page says the tool is for adults; a person under 16 is told again on the
+    next page and on the result, which sends them to a clinician (never self-care)."""
+    assert esc(kb.ui("web.landing_adults")) in client.get("/").text
+    patient = Patient(client)
+    patient.start()
+    assert 'id="adults-only"' not in patient.page.text
+    page = patient.submit({"age": "12", "back_pain": "yes"})
+    assert esc(kb.ui("web.adults_only_notice")) in page.text
+    page = patient.complete({**all_red_flags_no(), **SELF_CARE, "age": "12"})
+    assert esc(kb.ui("web.adults_only_notice")) in page.text
+    assert urgency_of(page.text) == ["urgent"]
+    adult = Patient(client).complete({**all_red_flags_no(), **SELF_CARE})
+    assert 'id="adults-only"' not in adult.text.split("</header>")[1]

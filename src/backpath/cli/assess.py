@@ -1,9 +1,12 @@
 """``backpath assess``: the terminal interview.
 
-Safety first: the safety-screen sections of ``questionnaire.yaml`` are asked first, and the
-moment an emergency rule fires the person is told what to do. After the screen, only the
-questions that could still change the result (``next_questions``) are asked. Keyboard only;
-Ctrl-C or Ctrl-D stops cleanly. Nothing is stored.
+The interview asks *steps* (``questionnaire.yaml`` ``steps``), chosen one at a time by
+``backpath.triage.interview.next_step`` - the same planner as ``POST /api/v1/interview``, the
+Result JSON's ``next_step`` and the interview replay: the signs that need help at once first,
+then only what could still change the result. A checklist is shown as a numbered list: type
+the numbers of the "yes" answers, 0 for none of these, ? (or Enter) for not sure. The moment
+an emergency rule fires the person is told what to do and the interview stops. Keyboard
+only; Ctrl-C or Ctrl-D stops cleanly. Nothing is stored.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from rich.panel import Panel
 from backpath.cli import app
 from backpath.intake import Intake
 from backpath.kb import KnowledgeBase, load_knowledge
-from backpath.kb.schema import FindingDef
+from backpath.kb.schema import FindingDef, StepDef
 from backpath.triage import Assessment, assess
-from backpath.triage.interview import next_question
+from backpath.triage.interview import checklist_answers, next_step, step_text
 from backpath.vocabulary import FindingType, FindingValue, Urgency
 
 
@@ -49,6 +52,8 @@ class Interview:
         self.asked: set[str] = set()
         # Questions asked and skipped ("not sure").
         self.unsure: set[str] = set()
+        # Steps asked, in order (answered or not).
+        self.asked_steps: list[str] = []
 
     def text(self, key: str, default: str) -> str:
         return self.kb.text(key, self.language, default)
@@ -71,7 +76,7 @@ class Interview:
                     else ""
                 )
                 raw = self.console.input(f"\n[bold]{question}[/] {hint} ").strip().lower()
-            if not raw:
+            if raw in ("", "?"):
                 # Asked and skipped: "not sure" (null), which is unknown, never "no". The
                 # bladder, bowel and saddle questions are asked once more in plainer words.
                 plain = finding.unsure_help and finding.code not in self.unsure
@@ -86,6 +91,67 @@ class Interview:
             if value is not None:
                 self.answers[finding.code] = value
                 return
+
+    def ask_step(self, step: StepDef) -> None:
+        """Ask one step: a single question, or a checklist as a numbered list."""
+        self.asked_steps.append(step.id)
+        if step.kind == "checklist":
+            self.ask_checklist(step)
+        else:
+            self.ask(self.kb.findings[step.codes[0]])
+
+    def ask_checklist(self, step: StepDef) -> None:
+        """Show every item by name; the numbers typed are the "yes" answers.
+
+        0 is "None of these" (every item no); ? or Enter is "I'm not sure" (every item
+        null). A first "not sure" shows the plainer words of the items that have them and
+        asks once more.
+        """
+        self.asked.update(step.codes)
+        findings = [self.kb.findings[code] for code in step.codes]
+        plain = [f for f in findings if f.unsure_help]
+        reasked = False
+        while True:
+            self.console.print(f"\n[bold]{step_text(self.kb, step, self.language)}[/]")
+            for number, finding in enumerate(findings, start=1):
+                question = self.text(f"finding.{finding.code}.question", finding.question)
+                self.console.print(f"  {number}. {question}")
+            self.console.print(f"  0. {self.ui['none_of_these']}")
+            self.console.print(f"  ?. {self.ui['not_sure']}")
+            raw = self.console.input(f"{self.ui['checklist_hint']} ").strip()
+            ticked = self._parse_checklist(step, raw)
+            if ticked is _INVALID:
+                self.console.print(f"[yellow]{self.ui['bad_checklist']}[/]")
+                continue
+            if ticked is None and plain and not reasked:
+                reasked = True
+                for finding in plain:
+                    help_text = self.text(
+                        f"finding.{finding.code}.unsure_help", finding.unsure_help or ""
+                    )
+                    self.console.print(f"[italic]{help_text}[/]")
+                continue
+            assert not isinstance(ticked, _Invalid)
+            for code, value in checklist_answers(step, ticked).items():
+                if value is None:
+                    self.answers.pop(code, None)
+                    self.unsure.add(code)
+                else:
+                    self.unsure.discard(code)
+                    self.answers[code] = value
+            return
+
+    @staticmethod
+    def _parse_checklist(step: StepDef, raw: str) -> list[str] | _Invalid | None:
+        """The items ticked, ``[]`` for 0 (none of these), ``None`` for ? or Enter."""
+        if raw in ("", "?"):
+            return None
+        picks = raw.replace(",", " ").split()
+        if picks == ["0"]:
+            return []
+        if not all(p.isdigit() and 1 <= int(p) <= len(step.codes) for p in picks):
+            return _INVALID
+        return [step.codes[int(p) - 1] for p in dict.fromkeys(picks)]
 
     def _parse(self, finding: FindingDef, raw: str) -> FindingValue:
         ui = self.ui
@@ -114,9 +180,9 @@ class Interview:
         self.console.print(f"[yellow]{ui['bad_choice']}[/]")
         return None
 
-    def next_code(self) -> str | None:
-        """The next question to ask (``backpath.triage.interview.next_question``), or None."""
-        return next_question(self.kb, self.answers, self.asked, self.current())
+    def next_step(self) -> StepDef | None:
+        """The next step to ask (``backpath.triage.interview.next_step``), or None."""
+        return next_step(self.kb, self.intake(), self.asked_steps, self.current())
 
     def current(self) -> Assessment:
         return assess(self.intake(), self.kb)
@@ -163,33 +229,28 @@ class Interview:
             self.instruments[instrument_id] = scores
 
 
+class _Invalid:
+    """A checklist reply that is not a list of item numbers, 0 or ?."""
+
+
+_INVALID = _Invalid()
+
+
 def run_interview(console: Console, kb: KnowledgeBase, language: str) -> Interview:
     """The whole interview; returns the interview with its answers.
 
-    What to ask next is decided by ``backpath.triage.interview.next_question`` (the same
-    planner the interview replay benchmark runs); this function only shows the sections,
-    asks, and stops at the emergency screen when the person does not want to go on.
+    What to ask next is decided by ``backpath.triage.interview.next_step`` (the same planner
+    as the JSON interview endpoint and the interview replay); this function only shows the
+    steps, asks, and stops at the emergency screen: nothing left could change an emergency.
     """
     interview = Interview(console, kb, language)
     console.print(Panel(interview.ui["intro"], title="backpath"))
-    warned = False
-    screen = [s for s in kb.sections if s.safety_screen]
-    for number, section in enumerate(screen, start=1):
-        title = interview.text(f"section.{section.id}.title", section.title)
-        console.rule(f"{title} ({number}/{len(screen)})")
-        if section.intro:
-            console.print(interview.text(f"section.{section.id}.intro", section.intro))
-        in_section = {question.code for question in section.questions}
-        while (code := interview.next_code()) in in_section:
-            interview.ask(kb.findings[code])
-            if not warned and interview.current().urgency is Urgency.EMERGENCY:
-                warned = True
-                _emergency_screen(console, interview)
-                answer = console.input(f"\n{interview.ui['continue']} ").strip().lower()
-                if answer not in (interview.ui["answer_yes"], "y", "yes"):
-                    return interview
-    while (code := interview.next_code()) is not None:
-        interview.ask(kb.findings[code])
+    while (step := interview.next_step()) is not None:
+        console.rule(str(len(interview.asked_steps) + 1))
+        interview.ask_step(step)
+        if interview.current().urgency is Urgency.EMERGENCY:
+            _emergency_screen(console, interview)
+            return interview
     if interview.current().urgency is not Urgency.EMERGENCY:
         if language == "en":
             interview.offer_instrument("startback")
@@ -219,7 +280,7 @@ def assess_command(
         bool, typer.Option("--clinician/--patient", help="Show rule ids and sources.")
     ] = False,
 ) -> None:
-    """Interactive interview in the terminal: red-flag questions first, then only what matters."""
+    """Interactive interview in the terminal: danger signs first, then only what matters."""
     from backpath.cli.explain import print_assessment
 
     kb = load_knowledge()

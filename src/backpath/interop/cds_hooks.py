@@ -1,28 +1,37 @@
-"""A CDS Hooks (1.0 / 2.0) service: back-pain triage as a card in the EHR.
+"""A CDS Hooks 2.0 service: back-pain triage as a card in the EHR.
 
 ``GET /cds-services`` lists one service, ``backpath-back-pain-triage``, for the
-``patient-view`` hook, with prefetch templates for the Patient and the person's latest
-backpath ``QuestionnaireResponse``. ``POST /cds-services/backpath-back-pain-triage`` builds
-an Intake from the prefetch (``fhir.intake_from_questionnaire_response``; age from
-``Patient.birthDate`` on ``context.date`` when both are given), runs the same core as every
-other channel and returns one card:
+``patient-view`` hook. Its prefetch asks for the Patient, the person's backpath intakes
+(``QuestionnaireResponse``), Conditions, the Observations the terminology maps read, and
+medicines. ``POST /cds-services/backpath-back-pain-triage``:
 
-* indicator ``critical`` (emergency), ``warning`` (urgent), ``info`` (routine, self-care);
-* ``summary`` of at most 140 characters, which says when questions that could raise the
-  urgency are unanswered (unknown is never "no");
-* ``detail`` in Markdown: fired rules with their evidence and sources, and what could not be
-  ruled out;
-* ``source`` ``{label: "backpath <kb version>"}``; no links, no suggestions.
+1. reads each prefetch key; a key sent as ``null`` means "no data"; a missing key, or one
+   whose value is (or contains) an error ``OperationOutcome``, is read from ``fhirServer``
+   with the ``fhirAuthorization`` bearer token when that server is allow-listed; when the
+   Patient or the intakes cannot be had either way the answer is ``412``;
+2. checks that every resource is about the patient in ``context.patientId`` (``400`` if
+   not: never show one person's triage on another's chart);
+3. takes the LATEST intake (by ``authored``), reads the chart through the terminology
+   maps (``ehr.read_chart``: age from ``birthDate`` on today's date or ``context.date``,
+   sex, Conditions, Observations, medicines; old entries shown but not used), merges them
+   with the intake (a "yes" from either side counts; a disagreement is shown), and runs
+   the same core as every other channel;
+4. answers one card: indicator by urgency, the intake's date in the summary, fired rules
+   with their evidence (answer, narrative or chart resource), what could not be ruled out,
+   the chart data used and not used, ``source.url`` and ``links`` to the guidelines.
 
-Invalid input is ``400`` with ``{"error": {"field", "message"}}``. The service does not
-query the FHIR server: without the prefetch it answers ``400`` naming the missing key.
+Without an intake on file, a card is given only when the chart itself puts the person on
+the back-and-leg-pain pathway (a recent sciatica, low back pain or cauda equina code).
+Every card issued and every feedback on it (``POST .../feedback``) goes to the audit log.
+Errors are ``{"error": {"field", "message"}}`` with 400, 401, 404 or 412.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -30,19 +39,26 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from backpath.errors import IntakeError
+from backpath.errors import IntakeError, NarrativeError
+from backpath.intake import Intake
+from backpath.interop.auth import AuthError, ClientVerifier
+from backpath.interop.ehr import ChartFact, ChartReading, fhir_date, read_chart
 from backpath.interop.fhir import (
     QUESTIONNAIRE_URL,
-    age_from_birth_date,
+    intake_from_questionnaire_response,
     read_json_body,
-    triage_questionnaire_response,
 )
+from backpath.interop.fhir_client import FhirQueryError, FhirReader, fill_template, outcome_text
+from backpath.interop.terminology import Terminology
 from backpath.kb import KnowledgeBase
+from backpath.vocabulary import FindingType
 from backpath.web.routes_api import error, json_response
+from backpath.web.triage import triage
 
 SERVICE_ID = "backpath-back-pain-triage"
 HOOK = "patient-view"
 SUMMARY_LIMIT = 140
+INTAKE_FRESH_DAYS = 14
 INDICATORS = {
     "emergency": "critical",
     "urgent": "warning",
@@ -50,16 +66,31 @@ INDICATORS = {
     "self_care": "info",
 }
 _RANK = {"self_care": 0, "routine": 1, "urgent": 2, "emergency": 3}
-PREFETCH = {
-    "patient": "Patient/{{context.patientId}}",
-    "questionnaireResponse": (
-        "QuestionnaireResponse?subject={{context.patientId}}"
-        f"&questionnaire={QUESTIONNAIRE_URL}&_sort=-authored&_count=1"
-    ),
-}
+INTAKE_KEY = "questionnaireResponse"
+PATIENT_KEY = "patient"
+REQUIRED_KEYS = (PATIENT_KEY, INTAKE_KEY)
+CHART_KEYS = ("conditions", "observations", "medicationStatements", "medicationRequests")
 
 
-def discovery() -> dict[str, Any]:
+def prefetch_templates(terminology: Terminology) -> dict[str, str]:
+    """The prefetch templates (the Observation codes come from the terminology maps)."""
+    codes = ",".join(f"http://loinc.org|{code}" for code in terminology.loinc_codes)
+    return {
+        PATIENT_KEY: "Patient/{{context.patientId}}",
+        INTAKE_KEY: (
+            "QuestionnaireResponse?patient={{context.patientId}}"
+            f"&questionnaire={QUESTIONNAIRE_URL}&_sort=-authored&_count=5"
+        ),
+        "conditions": "Condition?patient={{context.patientId}}",
+        "observations": (
+            f"Observation?patient={{{{context.patientId}}}}&code={codes}&_sort=-date&_count=20"
+        ),
+        "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+        "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    }
+
+
+def discovery(terminology: Terminology) -> dict[str, Any]:
     """The CDS Hooks discovery document."""
     return {
         "services": [
@@ -68,18 +99,295 @@ def discovery() -> dict[str, Any]:
                 "id": SERVICE_ID,
                 "title": "backpath: back pain with leg symptoms triage",
                 "description": (
-                    "Triage of back pain that spreads into the leg from the patient's backpath "
-                    "intake (a FHIR QuestionnaireResponse): urgency, the red-flag rules that "
+                    "Triage of back pain that spreads into the leg from the patient's latest "
+                    "backpath intake (a FHIR QuestionnaireResponse) and the chart (problems, "
+                    "temperature, medicines, age and sex): urgency, the red-flag rules that "
                     "fired with their evidence, and the red-flag questions still unanswered."
                 ),
-                "prefetch": dict(PREFETCH),
+                "prefetch": prefetch_templates(terminology),
                 "usageRequirements": (
-                    "Send the prefetch: the service does not query the FHIR server. "
-                    "context.date (optional, YYYY-MM-DD) lets Patient.birthDate give the age."
+                    "Send the prefetch, or fhirServer and fhirAuthorization for an allow-listed "
+                    "FHIR server. Without the Patient or the intakes the answer is 412."
                 ),
             }
         ]
     }
+
+
+# ---------------------------------------------------------------------- the request
+
+
+class PreconditionError(Exception):
+    """Data the service needs could not be had (HTTP 412)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class Gathered:
+    """What the prefetch and the FHIR server gave, and what could not be checked."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    not_checked: dict[str, str] = field(default_factory=dict)
+
+
+FetcherFactory = Callable[[str, str | None], FhirReader]
+
+
+@dataclass(frozen=True)
+class CdsOptions:
+    """How the service reaches the EHR: allow-listed FHIR servers and the HTTP client."""
+
+    fhir_servers: tuple[str, ...] = ()
+    reader: FetcherFactory = FhirReader
+
+
+def _error_outcome(value: Any) -> str | None:
+    """The text of an error OperationOutcome given instead of (or inside) prefetch data."""
+    if not isinstance(value, dict):
+        return None
+    if value.get("resourceType") == "OperationOutcome":
+        return outcome_text(value)
+    if value.get("resourceType") == "Bundle":
+        for entry in value.get("entry") or []:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
+                severities = {
+                    i.get("severity") for i in resource.get("issue") or [] if isinstance(i, dict)
+                }
+                if severities & {"error", "fatal"}:
+                    return outcome_text(resource)
+    return None
+
+
+def _gather(
+    request: Mapping[str, Any],
+    templates: Mapping[str, str],
+    options: CdsOptions,
+) -> Gathered:
+    prefetch = request.get("prefetch")
+    if prefetch is None:
+        prefetch = {}
+    if not isinstance(prefetch, dict):
+        raise IntakeError("prefetch", "must be an object (or absent)")
+    gathered = Gathered()
+    wanted: dict[str, str] = {}
+    for key in templates:
+        if key not in prefetch:
+            wanted[key] = "not prefetched"
+            continue
+        value = prefetch[key]
+        problem = _error_outcome(value)
+        if problem is not None:
+            wanted[key] = f"the EHR could not prefetch it ({problem})"
+            continue
+        if value is not None and not isinstance(value, dict):
+            raise IntakeError(f"prefetch.{key}", "must be a FHIR resource, a Bundle or null")
+        gathered.values[key] = value
+    if not wanted:
+        return gathered
+
+    server = request.get("fhirServer")
+    authorization = request.get("fhirAuthorization")
+    token = None
+    if isinstance(authorization, dict) and isinstance(authorization.get("access_token"), str):
+        token = authorization["access_token"]
+    reason = ""
+    if not isinstance(server, str) or not server:
+        reason = "no fhirServer was sent"
+    elif not _allowed(server, options.fhir_servers):
+        reason = f"fhirServer {server} is not on this service's allow-list"
+    if reason:
+        for key, why in wanted.items():
+            _missing(gathered, key, f"{why}, and {reason}")
+        return gathered
+
+    assert isinstance(server, str)
+    context = request.get("context") or {}
+    with options.reader(server, token) as reader:
+        for key, why in wanted.items():
+            try:
+                gathered.values[key] = reader.read(key, fill_template(templates[key], context))
+            except FhirQueryError as exc:
+                _missing(gathered, key, f"{why}, and {exc.message}")
+    return gathered
+
+
+def _allowed(server: str, allowed: tuple[str, ...]) -> bool:
+    from backpath.interop.fhir_client import server_allowed
+
+    return server_allowed(server, allowed)
+
+
+def _missing(gathered: Gathered, key: str, why: str) -> None:
+    if key in REQUIRED_KEYS:
+        raise PreconditionError(f"prefetch.{key}", f"needed and not available: {why}")
+    gathered.not_checked[key] = why
+
+
+def _resources(value: Any) -> list[tuple[dict[str, Any], str]]:
+    """The resources of a prefetch value (a resource or a searchset Bundle) with paths."""
+    if value is None:
+        return []
+    if value.get("resourceType") != "Bundle":
+        return [(value, "")]
+    entries = value.get("entry") or []
+    if not isinstance(entries, list):
+        raise IntakeError("entry", "must be a list")
+    out = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        search = entry.get("search") if isinstance(entry, dict) else None
+        if isinstance(search, dict) and search.get("mode") == "outcome":
+            continue
+        if isinstance(resource, dict) and resource.get("resourceType") != "OperationOutcome":
+            out.append((resource, f".entry[{index}].resource"))
+    return out
+
+
+def _subject_id(reference: Any) -> str | None:
+    """The Patient id a reference names (``Patient/p1``, an absolute URL, or None)."""
+    if not isinstance(reference, dict):
+        return None
+    target = reference.get("reference")
+    if not isinstance(target, str) or "Patient/" not in target:
+        return None
+    return target.rsplit("Patient/", 1)[1].split("/")[0] or None
+
+
+def _check_subject(resource: Mapping[str, Any], where: str, patient_id: str) -> None:
+    named = _subject_id(resource.get("subject") or resource.get("patient"))
+    if named is not None and named != patient_id:
+        raise IntakeError(
+            f"{where}.subject",
+            f"is Patient/{named}, not the patient in context (Patient/{patient_id})",
+        )
+
+
+def _context(request: Mapping[str, Any]) -> tuple[str, date | None]:
+    context = request.get("context")
+    if not isinstance(context, dict):
+        raise IntakeError("context", "must be an object")
+    patient_id = context.get("patientId")
+    if not isinstance(patient_id, str) or not patient_id:
+        raise IntakeError("context.patientId", "required for patient-view: the patient's id")
+    raw = context.get("date")
+    if raw is None:
+        return patient_id, None
+    if not isinstance(raw, str):
+        raise IntakeError("context.date", "must be a FHIR date or dateTime string")
+    try:
+        return patient_id, date.fromisoformat(raw[:10])
+    except ValueError:
+        raise IntakeError("context.date", f"not a date: {raw!r}") from None
+
+
+def _latest_intake(value: Any, patient_id: str) -> tuple[dict[str, Any], str] | None:
+    """The newest backpath QuestionnaireResponse for this patient (by ``authored``)."""
+    where = f"prefetch.{INTAKE_KEY}"
+    if isinstance(value, dict) and value.get("resourceType") not in (
+        "Bundle",
+        "QuestionnaireResponse",
+    ):
+        raise IntakeError(f"{where}.resourceType", "must be QuestionnaireResponse (or a Bundle)")
+    found: list[tuple[dict[str, Any], str]] = []
+    for resource, path in _resources(value):
+        if resource.get("resourceType") != "QuestionnaireResponse":
+            continue
+        questionnaire = resource.get("questionnaire")
+        if isinstance(questionnaire, str) and questionnaire.split("|")[0] != QUESTIONNAIRE_URL:
+            continue
+        _check_subject(resource, where + path, patient_id)
+        found.append((resource, where + path))
+    if not found:
+        return None
+
+    def newest(item: tuple[dict[str, Any], str]) -> str:
+        authored = item[0].get("authored")
+        return authored if isinstance(authored, str) else ""
+
+    return max(found, key=newest)
+
+
+# ------------------------------------------------------------------------- merging
+
+
+@dataclass
+class Merged:
+    """Intake JSON built from the intake and the chart, and where each value came from."""
+
+    document: dict[str, Any]
+    paths: dict[str, str]
+    chart: dict[str, list[ChartFact]]
+    notes: list[str]
+
+
+def _merge(
+    kb: KnowledgeBase,
+    intake: Mapping[str, Any] | None,
+    where: str,
+    reading: ChartReading,
+) -> Merged:
+    if intake is not None:
+        document, paths = intake_from_questionnaire_response(kb, intake, where=where)
+        try:  # the intake's own answers are checked before the chart is added to them
+            Intake.from_json(document)
+        except IntakeError as exc:
+            code = exc.field.removeprefix("answers.")
+            raise IntakeError(paths.get(code, exc.field), f"{code}: {exc.message}") from None
+    else:
+        document, paths = {"answers": {}}, {}
+    answers: dict[str, Any] = document["answers"]
+    chart: dict[str, list[ChartFact]] = {}
+    notes: list[str] = []
+    for fact in reading.used():
+        chart.setdefault(fact.code, []).append(fact)
+    for code, facts in chart.items():
+        value = facts[0].value
+        said = answers.get(code)
+        if code == "age":
+            if said is not None and said != value:
+                notes.append(
+                    f"Age: the intake says {said}; {facts[0].resource} ({facts[0].source}) "
+                    f"gives {value} today, which is used."
+                )
+            answers[code] = value
+        elif code == "sex":
+            if said is None:
+                answers[code] = value
+            elif said != value:
+                notes.append(
+                    f"Sex: the intake says {said}; the chart's administrative gender is "
+                    f"{value}. The person's own answer is used."
+                )
+        elif said is None:
+            answers[code] = value
+        elif said != value and kb.findings[code].type is FindingType.BOOLEAN:
+            answers[code] = value
+            notes.append(
+                f"`{code}`: the intake says {_value(said)}, the chart says {_value(value)} "
+                f"({facts[0].evidence()}). Safety first: {_value(value)} is used."
+            )
+    return Merged(document, paths, chart, notes)
+
+
+def _triage(kb: KnowledgeBase, merged: Merged, max_narrative_chars: int) -> dict[str, Any]:
+    try:
+        return triage(merged.document, kb, max_narrative_chars).assessment.to_json()
+    except IntakeError as exc:
+        code = exc.field.removeprefix("answers.")
+        path = merged.paths.get(code, exc.field)
+        if code in merged.chart:
+            path = f"chart: {merged.chart[code][0].resource}"
+        raise IntakeError(path, f"{code}: {exc.message}") from None
+    except NarrativeError as exc:
+        raise IntakeError(merged.paths.get("narrative", "narrative"), str(exc)) from None
+
+
+# ----------------------------------------------------------------------------- card
 
 
 def _truncate(text: str, limit: int = SUMMARY_LIMIT) -> str:
@@ -96,8 +404,13 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _because(entry: Mapping[str, Any]) -> str:
-    text = f"`{entry['code']}` = {_value(entry.get('value'))} ({entry['source']}"
+def _because(entry: Mapping[str, Any], chart: Mapping[str, list[ChartFact]]) -> str:
+    code = entry["code"]
+    text = f"`{code}` = {_value(entry.get('value'))} ("
+    facts = chart.get(code, [])
+    if facts and entry.get("value") == facts[0].value and entry.get("source") != "narrative":
+        return text + "chart: " + "; ".join(f.evidence() for f in facts) + ")"
+    text += str(entry["source"])
     if entry.get("evidence"):
         text += f': "{entry["evidence"]}"'
     if entry.get("source") == "unknown":
@@ -111,16 +424,63 @@ def open_red_flags(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [u for u in result.get("unresolved", []) if _RANK[u["urgency"]] > rank]
 
 
-def card_from_result(kb: KnowledgeBase, result: Mapping[str, Any]) -> dict[str, Any]:
-    """One CDS Hooks card for a Result JSON."""
+@dataclass(frozen=True)
+class IntakeInfo:
+    """Which intake the card is about: its reference and date (None: chart only)."""
+
+    reference: str | None
+    authored: date | None
+    today: date
+
+
+def _web_links(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    fired_sources = [s for rule in result.get("fired_rules", []) for s in rule.get("sources", [])]
+    citations = {c["id"]: c for c in result.get("citations", []) if isinstance(c, dict)}
+    links: list[dict[str, Any]] = []
+    for source_id in dict.fromkeys(fired_sources):
+        citation = citations.get(source_id)
+        if citation is None:
+            continue
+        url = citation.get("url")
+        if isinstance(url, str) and url.startswith(("https://", "http://")):
+            label = f"{citation['title']} ({citation['publisher']}, {citation['year']})"
+            links.append({"label": _truncate(label, 120), "url": url, "type": "absolute"})
+        if len(links) == 3:
+            break
+    return links
+
+
+def card_from_result(
+    kb: KnowledgeBase,
+    result: Mapping[str, Any],
+    intake: IntakeInfo | None = None,
+    reading: ChartReading | None = None,
+    merged: Merged | None = None,
+    not_checked: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """One CDS Hooks card for a Result JSON (and, when given, the intake and chart it used)."""
     urgency = result["urgency"]
     wording = result.get("urgency_text", {})
     label = wording.get("label", urgency)
     fired = result.get("fired_rules", [])
+    chart = merged.chart if merged is not None else {}
     still_open = open_red_flags(result)
     asks = list(dict.fromkeys(code for u in still_open for code in u.get("ask", [])))
 
-    summary = f"Back pain triage: {label}"
+    head = "Back pain triage"
+    stale = False
+    if intake is not None:
+        if intake.reference is None:
+            head += ", from the chart (no intake)"
+        elif intake.authored is not None:
+            days = (intake.today - intake.authored).days
+            stale = days > INTAKE_FRESH_DAYS
+            head += f", intake {intake.authored.isoformat()}"
+            if stale:
+                head += f" (OLD: {days} days)"
+        else:
+            head += ", intake of unknown date"
+    summary = f"{head}: {label}"
     if fired:
         summary += f" - {fired[0]['title']}"
     if still_open:
@@ -130,6 +490,22 @@ def card_from_result(kb: KnowledgeBase, result: Mapping[str, Any]) -> dict[str, 
     summary = _truncate(summary)
 
     lines = [f"**Urgency: {urgency}.** {wording.get('clinician', '')}".rstrip(), ""]
+    if intake is not None:
+        if intake.reference is None:
+            lines += [
+                "**No backpath intake on file.** This card is from the chart alone; ask the "
+                "person to fill in the intake.",
+                "",
+            ]
+        else:
+            when = intake.authored.isoformat() if intake.authored else "unknown date"
+            line = f"**Intake:** `{intake.reference}`, answered {when}."
+            if stale:
+                line += (
+                    f" It is older than {INTAKE_FRESH_DAYS} days: the answers describe "
+                    "that day, not today - re-assess before acting on it."
+                )
+            lines += [line, ""]
     if still_open:
         lines += [
             '**Not ruled out - unknown is not "no".** These questions are unanswered, '
@@ -152,7 +528,9 @@ def card_from_result(kb: KnowledgeBase, result: Mapping[str, Any]) -> dict[str, 
                 f"- **{rule['title']}** (`{rule['id']}`, {rule['urgency']}, "
                 f"{rule['concern']}): {rule['clinician_message']}"
             )
-            lines.append("  - because: " + "; ".join(_because(b) for b in rule.get("because", [])))
+            lines.append(
+                "  - because: " + "; ".join(_because(b, chart) for b in rule.get("because", []))
+            )
             lines.append("  - sources: " + ", ".join(rule.get("sources", [])))
         lines.append("")
     else:
@@ -166,113 +544,201 @@ def card_from_result(kb: KnowledgeBase, result: Mapping[str, Any]) -> dict[str, 
             for c in conflicts
         ]
         lines.append("")
+    if merged is not None and merged.notes:
+        lines += ["**Intake and chart**", ""]
+        lines += [f"- {note}" for note in merged.notes]
+        lines.append("")
+    if reading is not None:
+        used = [f for f in reading.used() if f.code not in ("age", "sex")]
+        if used:
+            lines += ["**From the chart** (a chart entry only ever says yes)", ""]
+            lines += [f"- `{f.code}` = {_value(f.value)}: {f.evidence()}" for f in used]
+            lines.append("")
+        unused = reading.not_used()
+        if unused:
+            lines += ["**In the chart but not used** (shown, not counted: ask about it)", ""]
+            lines += [f"- `{f.code}`: {f.evidence()} - {f.reason}" for f in unused]
+            lines.append("")
+    if not_checked:
+        lines += ["**Not checked**", ""]
+        lines += [f"- `{key}`: {why}" for key, why in not_checked.items()]
+        lines.append("")
     kb_id = result.get("knowledge_base", {"version": kb.version, "sha256": kb.sha256})
     lines.append(
         f"backpath knowledge base {kb_id['version']} (sha256 `{kb_id['sha256'][:12]}`); "
         "decision support, rules pending clinical safety sign-off."
     )
-    return {
+    card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": summary,
         "indicator": INDICATORS[urgency],
         "detail": "\n".join(lines),
         "source": {"label": f"backpath {kb_id['version']}"},
     }
+    links = _web_links(result)
+    if links:
+        card["source"]["url"] = links[0]["url"]
+        card["links"] = links
+    return card
 
 
-def _context_date(request: Mapping[str, Any]) -> date | None:
-    context = request.get("context")
-    if not isinstance(context, dict):
-        raise IntakeError("context", "must be an object")
-    raw = context.get("date")
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        raise IntakeError("context.date", "must be a FHIR date or dateTime string")
-    try:
-        return date.fromisoformat(raw[:10])
-    except ValueError:
-        raise IntakeError("context.date", f"not a date: {raw!r}") from None
+# ---------------------------------------------------------------------------- service
 
 
-def _questionnaire_response(prefetch: Mapping[str, Any]) -> tuple[Any, str] | None:
-    """The QuestionnaireResponse in the prefetch (a resource, or the first in a searchset
-    Bundle) and its element path; ``None`` when the search found none."""
-    key = "questionnaireResponse"
-    if key not in prefetch:
-        raise IntakeError(
-            f"prefetch.{key}",
-            "missing: send the prefetch (this service does not query the FHIR server)",
-        )
-    value = prefetch[key]
-    where = f"prefetch.{key}"
-    if isinstance(value, dict) and value.get("resourceType") == "Bundle":
-        entries = value.get("entry") or []
-        if not isinstance(entries, list):
-            raise IntakeError(f"{where}.entry", "must be a list")
-        for index, entry in enumerate(entries):
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            if isinstance(resource, dict) and resource.get("resourceType") == (
-                "QuestionnaireResponse"
-            ):
-                return resource, f"{where}.entry[{index}].resource"
-        return None
-    return value, where
+@dataclass(frozen=True)
+class CdsAnswer:
+    """The response document and what the audit log records about it."""
+
+    document: dict[str, Any]
+    urgency: str | None = None
+    intake: str | None = None
 
 
-def cds_response(kb: KnowledgeBase, request: Any, max_narrative_chars: int) -> dict[str, Any]:
-    """The CDS Hooks response (``{"cards": [...]}``) for a decoded request.
+def cds_response(
+    kb: KnowledgeBase,
+    terminology: Terminology,
+    request: Any,
+    max_narrative_chars: int,
+    options: CdsOptions | None = None,
+    today: date | None = None,
+) -> CdsAnswer:
+    """The CDS Hooks response for a decoded request.
 
-    Raises ``IntakeError`` naming the field for an invalid request.
+    Raises ``IntakeError`` (400) naming the field, or ``PreconditionError`` (412).
     """
+    options = options or CdsOptions()
     if not isinstance(request, dict):
         raise IntakeError("(body)", "a CDS Hooks request must be a JSON object")
     if request.get("hook") != HOOK:
         raise IntakeError("hook", f"this service answers {HOOK!r}, not {request.get('hook')!r}")
     if not isinstance(request.get("hookInstance"), str) or not request["hookInstance"]:
         raise IntakeError("hookInstance", "required: a string")
-    on = _context_date(request)
-    prefetch = request.get("prefetch")
-    if not isinstance(prefetch, dict):
-        raise IntakeError(
-            "prefetch", "missing: send the prefetch (this service does not query the FHIR server)"
-        )
-    found = _questionnaire_response(prefetch)
-    if found is None:
-        return {"cards": []}  # no backpath intake on file: nothing to say
-    response, where = found
-    age = None
-    patient = prefetch.get("patient")
-    if patient is not None and on is not None:
-        if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
-            raise IntakeError("prefetch.patient", "must be a FHIR Patient")
-        if patient.get("birthDate") is not None:
-            age = age_from_birth_date(patient["birthDate"], on, "prefetch.patient.birthDate")
-    triaged = triage_questionnaire_response(
-        kb,
-        response,
-        max_narrative_chars,
-        age=age,
-        where=where,
-        age_field="prefetch.patient.birthDate",
+    patient_id, on = _context(request)
+    today = on or today or datetime.now(UTC).date()
+    gathered = _gather(request, prefetch_templates(terminology), options)
+
+    patient = gathered.values.get(PATIENT_KEY)
+    if patient is not None:
+        if patient.get("resourceType") != "Patient":
+            raise IntakeError(f"prefetch.{PATIENT_KEY}", "must be a FHIR Patient")
+        if isinstance(patient.get("id"), str) and patient["id"] != patient_id:
+            raise IntakeError(
+                f"prefetch.{PATIENT_KEY}.id",
+                f"is {patient['id']}, not the patient in context ({patient_id})",
+            )
+    resources: list[dict[str, Any]] = []
+    for key in CHART_KEYS:
+        for resource, path in _resources(gathered.values.get(key)):
+            _check_subject(resource, f"prefetch.{key}{path}", patient_id)
+            resources.append(resource)
+    reading = read_chart(terminology, patient, resources, today)
+
+    found = _latest_intake(gathered.values.get(INTAKE_KEY), patient_id)
+    if found is None and not reading.has_context():
+        return CdsAnswer({"cards": []})  # no intake and nothing on the pathway: no card
+    intake, where = found if found is not None else (None, "")
+    merged = _merge(kb, intake, where, reading)
+    result = _triage(kb, merged, max_narrative_chars)
+    info = IntakeInfo(
+        reference=(
+            f"QuestionnaireResponse/{intake.get('id', '(no id)')}" if intake is not None else None
+        ),
+        authored=fhir_date(intake.get("authored")) if intake is not None else None,
+        today=today,
     )
-    return {"cards": [card_from_result(kb, triaged.assessment.to_json())]}
+    card = card_from_result(kb, result, info, reading, merged, gathered.not_checked)
+    return CdsAnswer({"cards": [card]}, result["urgency"], info.reference)
 
 
-def build_cds_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
-    """``GET /cds-services`` and ``POST /cds-services/backpath-back-pain-triage``."""
+# ----------------------------------------------------------------------------- routes
+
+
+def _audience(request: Request, public_url: str | None, path: str) -> list[str]:
+    base = (public_url or str(request.base_url)).rstrip("/")
+    return [f"{base}{path}"]
+
+
+def _feedback_items(document: Any) -> list[dict[str, Any]]:
+    if not isinstance(document, dict) or not isinstance(document.get("feedback"), list):
+        raise IntakeError("feedback", 'send {"feedback": [ ... ]}')
+    items = []
+    for index, item in enumerate(document["feedback"]):
+        where = f"feedback[{index}]"
+        if not isinstance(item, dict):
+            raise IntakeError(where, "must be an object")
+        if not isinstance(item.get("card"), str) or not item["card"]:
+            raise IntakeError(f"{where}.card", "required: the card's uuid")
+        if item.get("outcome") not in ("accepted", "overridden"):
+            raise IntakeError(f"{where}.outcome", "must be accepted or overridden")
+        stamp = item.get("outcomeTimestamp")
+        if not isinstance(stamp, str) or fhir_date(stamp) is None:
+            raise IntakeError(f"{where}.outcomeTimestamp", "required: an ISO 8601 date-time")
+        accepted = item.get("acceptedSuggestions")
+        if item["outcome"] == "accepted" and (
+            not isinstance(accepted, list)
+            or not accepted
+            or not all(isinstance(a, dict) and isinstance(a.get("id"), str) for a in accepted)
+        ):
+            raise IntakeError(
+                f"{where}.acceptedSuggestions", 'required for accepted: [{"id": uuid}, ...]'
+            )
+        reason = item.get("overrideReason")
+        if reason is not None and not isinstance(reason, dict):
+            raise IntakeError(f"{where}.overrideReason", "must be an object")
+        items.append(item)
+    return items
+
+
+def build_cds_router(
+    kb: KnowledgeBase,
+    max_narrative_chars: int,
+    terminology: Terminology,
+    verifier: ClientVerifier,
+    options: CdsOptions,
+    public_url: str | None = None,
+) -> APIRouter:
+    """``GET /cds-services``, ``POST /cds-services/{id}`` and its ``/feedback``."""
+    from backpath.store import audit
+    from backpath.store.audit import Actor
+    from backpath.web.pages import web
+
     router = APIRouter(prefix="/cds-services", tags=["cds hooks"])
+    service_path = f"/cds-services/{SERVICE_ID}"
+
+    def authenticate(request: Request, path: str) -> dict[str, Any] | Response:
+        if not verifier.enabled:
+            return {}
+        try:
+            return verifier.verify(
+                request.headers.get("authorization"), _audience(request, public_url, path)
+            )
+        except AuthError as exc:
+            response = error(401, "Authorization", exc.message)
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return response
+
+    def actor(claims: Mapping[str, Any], request: Request) -> Actor:
+        client = request.client.host if request.client else None
+        name = f"cds-client:{claims.get('iss', 'unauthenticated')}"
+        return Actor(name=name[:96], client=client)
 
     @router.get("", summary="CDS Hooks discovery", response_class=Response)
-    async def get_discovery() -> Response:
+    async def get_discovery(request: Request) -> Response:
         """The services this CDS service offers."""
-        return json_response(discovery())
+        if request.headers.get("authorization") and verifier.enabled:
+            checked = authenticate(request, "/cds-services")
+            if isinstance(checked, Response):
+                return checked
+        return json_response(discovery(terminology))
 
     @router.post(
         f"/{SERVICE_ID}", summary="CDS Hooks service: back pain triage", response_class=Response
     )
     async def call_service(request: Request) -> Response:
         """A CDS Hooks request in; ``{"cards": [...]}`` out."""
+        claims = authenticate(request, service_path)
+        if isinstance(claims, Response):
+            return claims
         try:
             document = await read_json_body(request)
         except IntakeError as exc:
@@ -280,15 +746,89 @@ def build_cds_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
 
         def work() -> Response:
             try:
-                return json_response(cds_response(kb, document, max_narrative_chars))
+                answer = cds_response(kb, terminology, document, max_narrative_chars, options)
             except IntakeError as exc:
                 return error(400, exc.field, exc.message)
+            except PreconditionError as exc:
+                return error(412, exc.field, exc.message)
+            cards = answer.document["cards"]
+            if cards:
+                with web(request).store.session() as session:
+                    for card in cards:
+                        audit.record(
+                            session,
+                            actor(claims, request),
+                            "cds_card",
+                            "cds_card",
+                            card["uuid"],
+                            {
+                                "service": SERVICE_ID,
+                                "hookInstance": document.get("hookInstance"),
+                                "patientId": (document.get("context") or {}).get("patientId"),
+                                "intake": answer.intake,
+                                "urgency": answer.urgency,
+                                "indicator": card["indicator"],
+                                "tenant": claims.get("tenant"),
+                            },
+                        )
+            return json_response(answer.document)
+
+        return await run_in_threadpool(work)
+
+    @router.post(
+        f"/{SERVICE_ID}/feedback", summary="CDS Hooks feedback on a card", response_class=Response
+    )
+    async def feedback(request: Request) -> Response:
+        """Accepted or overridden cards, stored in the audit log by card uuid."""
+        claims = authenticate(request, f"{service_path}/feedback")
+        if isinstance(claims, Response):
+            return claims
+        try:
+            items = _feedback_items(await read_json_body(request))
+        except IntakeError as exc:
+            return error(400, exc.field, exc.message)
+
+        def work() -> Response:
+            with web(request).store.session() as session:
+                for index, item in enumerate(items):
+                    issued = [
+                        e
+                        for e in audit.events(session, target_id=item["card"], limit=20)
+                        if e.action == "cds_card"
+                    ]
+                    if not issued:
+                        return error(
+                            400,
+                            f"feedback[{index}].card",
+                            f"no card {item['card']!r} was issued by this service",
+                        )
+                for item in items:
+                    audit.record(
+                        session,
+                        actor(claims, request),
+                        "cds_feedback",
+                        "cds_card",
+                        item["card"],
+                        {
+                            "service": SERVICE_ID,
+                            "outcome": item["outcome"],
+                            "outcomeTimestamp": item["outcomeTimestamp"],
+                            "acceptedSuggestions": item.get("acceptedSuggestions", []),
+                            "overrideReason": item.get("overrideReason"),
+                        },
+                    )
+            return json_response({"stored": len(items)})
 
         return await run_in_threadpool(work)
 
     @router.post("/{service_id}", include_in_schema=False, response_class=Response)
     async def unknown_service(service_id: str) -> Response:
         """Any other service id: 404 in the API's JSON error shape."""
+        return error(404, "service_id", f"no CDS service {service_id!r}; see GET /cds-services")
+
+    @router.post("/{service_id}/feedback", include_in_schema=False, response_class=Response)
+    async def unknown_feedback(service_id: str) -> Response:
+        """Feedback for any other service id: 404."""
         return error(404, "service_id", f"no CDS service {service_id!r}; see GET /cds-services")
 
     return router

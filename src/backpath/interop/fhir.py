@@ -15,6 +15,7 @@ Plain dicts only (no FHIR library at run time). The mappings are in docs/interop
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Mapping
@@ -27,9 +28,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from backpath.errors import IntakeError, NarrativeError
+from backpath.interop.terminology import (
+    LOINC_SYSTEM,
+    InstrumentCodes,
+    load_terminology,
+    snomed_id_ok,
+)
 from backpath.kb import KnowledgeBase
 from backpath.vocabulary import FindingType
-from backpath.web.routes_api import error
 from backpath.web.triage import Triaged, triage
 
 URGENCY_SYSTEM = "urn:backpath:urgency"
@@ -43,6 +49,7 @@ FHIR_JSON = "application/fhir+json"
 DATA_ABSENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 OBSERVATION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 
+_LOG = logging.getLogger(__name__)
 _FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
 _VALUE_KEYS = ("valueBoolean", "valueInteger", "valueDecimal", "valueString", "valueCoding")
@@ -62,19 +69,29 @@ def _snomed_codings(finding: Any, unverified_snomed: bool) -> list[dict[str, Any
 
     findings.yaml marks ids taken from memory as ``verified: false``: a terminologist must
     confirm them before they are used for coding, so they are left out unless asked for.
+    A concept the terminology maps know to be a *disorder* (Sciatica, 23056005) is never
+    used: a finding ("pain runs into the leg") is not a diagnosis, and "Sciatica = no" on
+    a yes/no question would say something nobody said. An id that fails its check digit is
+    never used either.
     """
     snomed = finding.snomed
     if snomed is None or not (snomed.verified or unverified_snomed):
         return []
+    if snomed.code in load_terminology().disorders or not snomed_id_ok(snomed.code):
+        return []
     return [{"system": SNOMED_SYSTEM, "code": snomed.code, "display": snomed.display}]
 
 
-def finding_code(kb: KnowledgeBase, code: str, unverified_snomed: bool = False) -> dict[str, Any]:
-    """A finding as a FHIR ``CodeableConcept``: SNOMED CT when known, always the local code."""
+def finding_code(
+    kb: KnowledgeBase, code: str, unverified_snomed: bool = False, include_snomed: bool = True
+) -> dict[str, Any]:
+    """A finding as a FHIR ``CodeableConcept``: SNOMED CT when known (and asked for), always
+    the local code."""
     finding = kb.findings[code]
+    snomed = _snomed_codings(finding, unverified_snomed) if include_snomed else []
     return {
         "coding": [
-            *_snomed_codings(finding, unverified_snomed),
+            *snomed,
             {"system": FINDING_SYSTEM, "code": code, "display": finding.label},
         ],
         "text": finding.label,
@@ -178,6 +195,16 @@ def questionnaire_from_kb(kb: KnowledgeBase, unverified_snomed: bool = False) ->
                 0, {"linkId": f"{section.id}.intro", "text": section.intro, "type": "display"}
             )
         groups.append(group)
+    groups.append(
+        {
+            "linkId": NARRATIVE_LINK_ID,
+            "text": (
+                "In your own words: what is wrong, since when, and what worries you most? "
+                "(Optional. Red flags in your words count even if you answered no.)"
+            ),
+            "type": "text",
+        }
+    )
     return {
         "resourceType": "Questionnaire",
         "id": QUESTIONNAIRE_ID,
@@ -469,7 +496,11 @@ def observations(
                 "category": [
                     {"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "survey"}]}
                 ],
-                "code": finding_code(kb, code, unverified_snomed),
+                # A SNOMED CT concept codes a finding that is present; "no" and "unknown"
+                # are said with the local code only (never a concept with false).
+                "code": finding_code(
+                    kb, code, unverified_snomed, include_snomed=because.get("value") is True
+                ),
                 "subject": dict(subject)
                 if subject
                 else {"display": "person who answered the intake"},
@@ -500,17 +531,86 @@ def observations(
     return out
 
 
+def _quantity(value: Any, unit: str) -> dict[str, Any]:
+    ucum = "%" if unit == "percent" else "{score}"
+    return {"value": value, "unit": ucum, "system": "http://unitsofmeasure.org", "code": ucum}
+
+
+def _loinc(code: str, display: str) -> dict[str, Any]:
+    return {"system": LOINC_SYSTEM, "code": code, "display": display}
+
+
+def score_observations(
+    result: Mapping[str, Any],
+    subject: Mapping[str, Any] | None = None,
+    effective: str | None = None,
+) -> list[dict[str, Any]]:
+    """One FHIR R4 ``Observation`` per instrument score in the result, LOINC-coded from
+    ``knowledge/terminology/instruments.yaml`` (STarT Back total, distress subscore and risk
+    level; ODI score; pain NRS). Instruments without LOINC codes keep the local code only."""
+    codes: Mapping[str, InstrumentCodes] = load_terminology().instruments
+    out: list[dict[str, Any]] = []
+    for score in result.get("scores", []) or []:
+        instrument = score.get("instrument")
+        if not isinstance(instrument, str) or score.get("value") is None:
+            continue
+        mapped = codes.get(instrument)
+        coding = [{"system": "urn:backpath:instrument", "code": instrument}]
+        if mapped is not None:
+            coding.insert(0, _loinc(mapped.score.code, mapped.score.display))
+        obs: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": str(uuid.uuid4()),
+            "status": "final",
+            "category": [{"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "survey"}]}],
+            "code": {"coding": coding, "text": f"{instrument} score"},
+            "subject": dict(subject) if subject else {"display": "person who answered the intake"},
+            "effectiveDateTime": effective or _now(),
+            "valueQuantity": _quantity(score["value"], str(score.get("unit", ""))),
+        }
+        if mapped is not None and mapped.body_site:
+            obs["bodySite"] = {"text": mapped.body_site}
+        components: list[dict[str, Any]] = []
+        for name, value in (score.get("subscales") or {}).items():
+            sub = mapped.subscales.get(name) if mapped is not None else None
+            if sub is not None and value is not None:
+                components.append(
+                    {
+                        "code": {"coding": [_loinc(sub.code, sub.display)]},
+                        "valueQuantity": _quantity(value, "points"),
+                    }
+                )
+        stratum = score.get("stratum")
+        if mapped is not None and mapped.stratum is not None and stratum in mapped.stratum.answers:
+            answer = mapped.stratum.answers[stratum]
+            components.append(
+                {
+                    "code": {"coding": [_loinc(mapped.stratum.code, mapped.stratum.display)]},
+                    "valueCodeableConcept": {
+                        "coding": [_loinc(answer.code, answer.display)],
+                        "text": str(score.get("stratum_label") or stratum),
+                    },
+                }
+            )
+        if components:
+            obs["component"] = components
+        out.append(obs)
+    return out
+
+
 def bundle_from_result(
     kb: KnowledgeBase,
     result: Mapping[str, Any],
     subject: Mapping[str, Any] | None = None,
     unverified_snomed: bool = False,
 ) -> dict[str, Any]:
-    """A FHIR R4 ``Bundle`` (type ``collection``): the RiskAssessment, then the Observations."""
+    """A FHIR R4 ``Bundle`` (type ``collection``): the RiskAssessment, the finding
+    Observations, then one Observation per instrument score."""
     when = _now()
     resources = [
         risk_assessment(kb, result, subject, when),
         *observations(kb, result, subject, when, unverified_snomed),
+        *score_observations(result, subject, when),
     ]
     return {
         "resourceType": "Bundle",
@@ -524,6 +624,121 @@ def bundle_from_result(
     }
 
 
+# --------------------------------------------------------------------- server documents
+
+OPERATION_ID = "backpath-triage"
+OPERATION_URL = "urn:backpath:OperationDefinition:backpath-triage"
+FHIR_VERSION = "4.0.1"
+_ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    412: "not-found",
+    413: "too-costly",
+    415: "not-supported",
+    500: "exception",
+}
+
+
+def operation_outcome(status: int, field: str, message: str) -> dict[str, Any]:
+    """An ``OperationOutcome`` for an error: ``expression`` names the element when there is
+    one (not for ``(body)``-level problems)."""
+    issue: dict[str, Any] = {
+        "severity": "error" if status < 500 else "fatal",
+        "code": _ISSUE_CODES.get(status, "processing"),
+        "diagnostics": message,
+    }
+    if field and not field.startswith("("):
+        issue["expression"] = [field]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def operation_definition() -> dict[str, Any]:
+    """The ``OperationDefinition`` of ``QuestionnaireResponse/$triage``."""
+    return {
+        "resourceType": "OperationDefinition",
+        "id": OPERATION_ID,
+        "url": OPERATION_URL,
+        "name": "BackpathTriage",
+        "title": "backpath triage of a QuestionnaireResponse",
+        "status": "draft",
+        "kind": "operation",
+        "description": (
+            "Triage a backpath intake (a QuestionnaireResponse to "
+            f"{QUESTIONNAIRE_URL}): returns a collection Bundle with a RiskAssessment, "
+            "one Observation per finding that decided a fired rule and one per instrument "
+            "score. POST the QuestionnaireResponse itself or a Parameters resource."
+        ),
+        "code": "triage",
+        "resource": ["QuestionnaireResponse"],
+        "system": False,
+        "type": True,
+        "instance": False,
+        "affectsState": False,
+        "parameter": [
+            {
+                "name": "response",
+                "use": "in",
+                "min": 1,
+                "max": "1",
+                "documentation": "The intake: a QuestionnaireResponse whose linkIds are "
+                "backpath finding codes.",
+                "type": "QuestionnaireResponse",
+            },
+            {
+                "name": "return",
+                "use": "out",
+                "min": 1,
+                "max": "1",
+                "documentation": "RiskAssessment, Observations (collection Bundle).",
+                "type": "Bundle",
+            },
+        ],
+    }
+
+
+def capability_statement(kb: KnowledgeBase, base_url: str) -> dict[str, Any]:
+    """The server's ``CapabilityStatement`` (``GET /fhir/metadata``)."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": "backpath",
+        "status": "draft",
+        "date": kb.manifest.released,
+        "publisher": "backpath",
+        "kind": "instance",
+        "software": {"name": "backpath", "version": kb.version},
+        "implementation": {
+            "description": "backpath triage for back pain that spreads into the leg",
+            "url": base_url,
+        },
+        "fhirVersion": FHIR_VERSION,
+        "format": ["json", FHIR_JSON],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Read-only intake definition and a triage operation. No "
+                "patient data is stored by these endpoints.",
+                "resource": [
+                    {
+                        "type": "Questionnaire",
+                        "interaction": [{"code": "read"}],
+                    },
+                    {
+                        "type": "OperationDefinition",
+                        "interaction": [{"code": "read"}],
+                    },
+                    {
+                        "type": "QuestionnaireResponse",
+                        "operation": [{"name": "triage", "definition": OPERATION_URL}],
+                    },
+                ],
+            }
+        ],
+    }
+
+
 # ------------------------------------------------------------------------------- routes
 
 
@@ -531,6 +746,11 @@ def fhir_response(document: Any, status: int = 200) -> Response:
     """A FHIR JSON response."""
     body = json.dumps(document, ensure_ascii=False)
     return Response(body, status_code=status, media_type=FHIR_JSON)
+
+
+def fhir_error(status: int, field: str, message: str) -> Response:
+    """An error as a FHIR ``OperationOutcome``."""
+    return fhir_response(operation_outcome(status, field, message), status)
 
 
 async def read_json_body(request: Request) -> Any:
@@ -544,20 +764,81 @@ async def read_json_body(request: Request) -> Any:
         raise IntakeError("(body)", f"not valid JSON: {exc}") from None
 
 
+def _accepts_json(request: Request) -> bool:
+    """False when the client asks only for something other than JSON (e.g. FHIR XML)."""
+    wanted = request.query_params.get("_format") or request.headers.get("accept") or ""
+    if not wanted.strip():
+        return True
+    kinds = [part.split(";")[0].strip().lower() for part in wanted.split(",")]
+    return any(
+        kind in ("*/*", "application/*", "json", "application/json", FHIR_JSON)
+        or kind.endswith("+json")
+        for kind in kinds
+    )
+
+
+def questionnaire_response_from_body(document: Any) -> tuple[Any, str]:
+    """The QuestionnaireResponse of a ``$triage`` body (the resource itself, or a
+    ``Parameters`` with a ``response`` parameter) and its element path."""
+    if isinstance(document, dict) and document.get("resourceType") == "Parameters":
+        parameters = document.get("parameter")
+        if not isinstance(parameters, list):
+            raise IntakeError("Parameters.parameter", "must be a list")
+        found = [
+            (index, p)
+            for index, p in enumerate(parameters)
+            if isinstance(p, dict) and p.get("name") == "response"
+        ]
+        if len(found) != 1:
+            raise IntakeError("Parameters.parameter", "send exactly one parameter named 'response'")
+        index, parameter = found[0]
+        if not isinstance(parameter.get("resource"), dict):
+            raise IntakeError(
+                f"Parameters.parameter[{index}].resource", "must hold a QuestionnaireResponse"
+            )
+        return parameter["resource"], f"Parameters.parameter[{index}].resource"
+    return document, "QuestionnaireResponse"
+
+
 def build_fhir_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
-    """``GET /fhir/Questionnaire/backpath-intake`` and
-    ``POST /fhir/QuestionnaireResponse/$triage``."""
+    """``/fhir``: ``metadata``, ``Questionnaire/backpath-intake``,
+    ``OperationDefinition/backpath-triage`` and ``POST QuestionnaireResponse/$triage``.
+    Every error is an ``OperationOutcome``."""
     router = APIRouter(prefix="/fhir", tags=["fhir r4"])
     questionnaire = questionnaire_from_kb(kb)
+    definition = operation_definition()
+
+    def not_acceptable() -> Response:
+        return fhir_error(406, "(request)", f"this server speaks JSON only ({FHIR_JSON})")
+
+    @router.get("/metadata", summary="FHIR CapabilityStatement", response_class=Response)
+    async def metadata(request: Request) -> Response:
+        """What this FHIR endpoint supports."""
+        if not _accepts_json(request):
+            return not_acceptable()
+        return fhir_response(capability_statement(kb, str(request.base_url).rstrip("/") + "/fhir"))
 
     @router.get(
         f"/Questionnaire/{QUESTIONNAIRE_ID}",
         summary="The intake as a FHIR R4 Questionnaire",
         response_class=Response,
     )
-    async def get_questionnaire() -> Response:
+    async def get_questionnaire(request: Request) -> Response:
         """The intake questions, generated from the knowledge base."""
+        if not _accepts_json(request):
+            return not_acceptable()
         return fhir_response(questionnaire)
+
+    @router.get(
+        f"/OperationDefinition/{OPERATION_ID}",
+        summary="The $triage OperationDefinition",
+        response_class=Response,
+    )
+    async def get_operation_definition(request: Request) -> Response:
+        """How to call ``$triage``."""
+        if not _accepts_json(request):
+            return not_acceptable()
+        return fhir_response(definition)
 
     @router.post(
         "/QuestionnaireResponse/$triage",
@@ -565,17 +846,27 @@ def build_fhir_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
         response_class=Response,
     )
     async def triage_response(request: Request) -> Response:
-        """QuestionnaireResponse in; Bundle (RiskAssessment + Observations) out."""
+        """QuestionnaireResponse (or Parameters) in; Bundle (RiskAssessment + Observations)
+        out."""
+        if not _accepts_json(request):
+            return not_acceptable()
         try:
-            document = await read_json_body(request)
+            body = await read_json_body(request)
+            document, where = questionnaire_response_from_body(body)
         except IntakeError as exc:
-            return error(400, exc.field, exc.message)
+            status = 415 if "send application/json" in exc.message else 400
+            return fhir_error(status, exc.field, exc.message)
 
         def work() -> Response:
             try:
-                triaged = triage_questionnaire_response(kb, document, max_narrative_chars)
+                triaged = triage_questionnaire_response(
+                    kb, document, max_narrative_chars, where=where
+                )
             except IntakeError as exc:
-                return error(400, exc.field, exc.message)
+                return fhir_error(400, exc.field, exc.message)
+            except Exception:  # fail loudly, in FHIR's shape: never an empty 200
+                _LOG.exception("$triage failed")
+                return fhir_error(500, "(server)", "internal error: the intake was not triaged")
             subject = document.get("subject")
             bundle = bundle_from_result(
                 kb,

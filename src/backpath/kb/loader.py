@@ -32,6 +32,7 @@ from backpath.kb.schema import (
     SectionDef,
     SourceDef,
     SourcesFile,
+    StepDef,
     UrgenciesFile,
     UrgencyDef,
 )
@@ -112,6 +113,8 @@ class KnowledgeBase:
     unsure_rule: Rule
     narrative_rule: Rule
     rules_by_id: Mapping[str, Rule] = field(default_factory=dict)
+    # The interview's steps (questionnaire.yaml ``steps``), in clinical order.
+    steps: tuple[StepDef, ...] = ()
 
     @property
     def version(self) -> str:
@@ -150,6 +153,33 @@ class KnowledgeBase:
                     None if question.ask_if is None else parse(question.ask_if).compile()
                 )
         return gates
+
+    @cached_property
+    def steps_by_id(self) -> Mapping[str, StepDef]:
+        """Every interview step by id."""
+        return {step.id: step for step in self.steps}
+
+    @cached_property
+    def step_position(self) -> Mapping[str, int]:
+        """Each step's place in the questionnaire (the clinical order)."""
+        return {step.id: index for index, step in enumerate(self.steps)}
+
+    @cached_property
+    def step_of_code(self) -> Mapping[str, StepDef]:
+        """The step that asks each finding code (a code is asked by one step at most)."""
+        return {code: step for step in self.steps for code in step.codes}
+
+    @cached_property
+    def step_id_of_code(self) -> Mapping[str, str]:
+        """The id of the step that asks each finding code."""
+        return {code: step.id for step in self.steps for code in step.codes}
+
+    @cached_property
+    def step_gates(self) -> Mapping[str, Condition | None]:
+        """Every step's parsed ``ask_if`` by step id (None: always asked)."""
+        return {
+            step.id: None if step.ask_if is None else parse(step.ask_if) for step in self.steps
+        }
 
     @cached_property
     def instruction_rank(self) -> Mapping[str, int]:
@@ -201,6 +231,9 @@ class KnowledgeBase:
             texts[f"section.{section.id}.title"] = section.title
             if section.intro:
                 texts[f"section.{section.id}.intro"] = section.intro
+        for step in self.steps:
+            if step.text:
+                texts[f"step.{step.id}.text"] = step.text
         return texts
 
 
@@ -495,7 +528,7 @@ def _load(root: Path) -> KnowledgeBase:
             problems.add(rule.file, rule.id, "unreachable: no answers make this rule fire")
     for rule in rules:
         if rule.urgency is Urgency.SELF_CARE:
-            for message in _self_care_leaks(rule, rules):
+            for message in _self_care_leaks(rule, rules, _question_gates(questionnaire)):
                 problems.add(rule.file, rule.id, message)
 
     urgencies: dict[Urgency, UrgencyDef] = {}
@@ -542,6 +575,11 @@ def _load(root: Path) -> KnowledgeBase:
                 problems.add(
                     "questionnaire.yaml", code, "a red flag must be in a safety_screen section"
                 )
+
+    steps: tuple[StepDef, ...] = ()
+    if questionnaire:
+        steps = questionnaire.steps
+        _check_steps(steps, sections, findings, red_flags, problems, claim)
 
     translations: dict[str, dict[str, str]] = {}
     for lang_dir in sorted((root / "locales").glob("*")) if (root / "locales").exists() else []:
@@ -623,7 +661,94 @@ def _load(root: Path) -> KnowledgeBase:
         unsure_rule=meta_rules[safety_file.unsure_not_ruled_out.id],
         narrative_rule=meta_rules[safety_file.narrative_not_resolved.id],
         rules_by_id={rule.id: rule for rule in rules},
+        steps=steps,
     )
+
+
+_STEP_TYPES = {
+    "boolean": (FindingType.BOOLEAN,),
+    "number": (FindingType.INTEGER,),
+    "choice": (FindingType.CHOICE, FindingType.MULTI_CHOICE),
+    "checklist": (FindingType.BOOLEAN,),
+}
+
+
+def _check_steps(
+    steps: tuple[StepDef, ...],
+    sections: tuple[SectionDef, ...],
+    findings: Mapping[str, FindingDef],
+    red_flags: Iterable[str],
+    problems: _Problems,
+    claim: Callable[[str, str], None],
+) -> None:
+    """Cross-check the interview's steps against the findings and the questionnaire.
+
+    Every code is a finding asked in a section, asked by one step only, of the step's kind;
+    a checklist has at least two items and its own text; an ``ask_if`` only names codes of
+    earlier steps (a follow-up comes after what it follows); every red flag and every
+    question of the sections is asked by some step.
+    """
+    where = "questionnaire.yaml"
+    in_sections = {q.code for s in sections for q in s.questions}
+    asked_by: dict[str, str] = {}
+    for step in steps:
+        claim(f"step_{step.id}", where)
+        ident = f"steps.{step.id}"
+        for code in step.codes:
+            finding = findings.get(code)
+            if finding is None:
+                problems.add(where, ident, f"unknown finding code {code!r}")
+                continue
+            if code not in in_sections:
+                problems.add(where, ident, f"{code!r} is in no section")
+            if code in asked_by:
+                problems.add(where, ident, f"{code!r} is also asked by step {asked_by[code]!r}")
+            if finding.type not in _STEP_TYPES[step.kind]:
+                problems.add(
+                    where, ident, f"a {step.kind} step cannot ask {code!r} ({finding.type.value})"
+                )
+        if step.kind == "checklist":
+            if len(step.codes) < 2:
+                problems.add(where, ident, "a checklist has at least two items")
+            if not step.text:
+                problems.add(where, ident, "a checklist needs a text")
+        elif len(step.codes) != 1:
+            problems.add(where, ident, f"a {step.kind} step asks exactly one code")
+        if step.ask_if is not None:
+            condition = _compile_condition(
+                step.ask_if, where, ident, findings, problems, path="ask_if"
+            )
+            if condition is not None:
+                for code in dict.fromkeys(condition.codes()):
+                    if code not in asked_by:
+                        problems.add(
+                            where, ident, f"ask_if: {code!r} is not asked by an earlier step"
+                        )
+        for code in step.codes:
+            asked_by.setdefault(code, step.id)
+    for code in red_flags:
+        if code not in asked_by:
+            problems.add(where, code, "red flag asked by no step")
+    for code in sorted(in_sections - set(asked_by)):
+        if code in findings and findings[code].red_flag:
+            continue  # reported above
+        problems.add(where, code, "question of a section asked by no step")
+
+
+def _question_gates(
+    questionnaire: QuestionnaireFile | None,
+) -> dict[str, Callable[[Answers], Truth] | None] | None:
+    """Each asked code's compiled ``ask_if`` (None: always asked), or None without a
+    questionnaire (then every unknown counts)."""
+    if questionnaire is None:
+        return None
+    gates: dict[str, Callable[[Answers], Truth] | None] = {}
+    for section in questionnaire.sections:
+        for question in section.questions:
+            gates[question.code] = (
+                None if question.ask_if is None else parse(question.ask_if).compile()
+            )
+    return gates
 
 
 def _meta_rule(meta: MetaRuleDef) -> Rule:
@@ -774,12 +899,18 @@ def _satisfying(condition: Condition, limit: int = 64) -> list[dict[str, Finding
     return [{}] if condition.compile()({}) is True else []
 
 
-def _self_care_leaks(self_care: Rule, rules: Iterable[Rule]) -> list[str]:
+def _self_care_leaks(
+    self_care: Rule,
+    rules: Iterable[Rule],
+    gates: Mapping[str, Callable[[Answers], Truth] | None] | None = None,
+) -> list[str]:
     """Prove that self-care can never be given while another rule could still fire.
 
     Builds the minimal answer sets that make the self-care rule fire, leaves every other
     finding unknown (the worst case), and reports any rule that is then *undecided*: an
-    unasked question that could still raise the urgency.
+    unasked question that could still raise the urgency. A question the interview does not
+    ask for these answers (its ``ask_if`` is false, e.g. a follow-up of a "no") does not
+    count: it can never be asked, so it cannot be left unasked.
     """
     rules = list(rules)
     boundaries: dict[str, set[FindingValue]] = {}
@@ -803,7 +934,15 @@ def _self_care_leaks(self_care: Rule, rules: Iterable[Rule]) -> list[str]:
             continue
         for rule in rules:
             if rule.urgency is not Urgency.SELF_CARE and rule.test(answers) is None:
-                leaks.setdefault(rule.id, set()).update(rule.condition.evaluate(answers).unknown)
+                unknown = {
+                    code
+                    for code in rule.condition.evaluate(answers).unknown
+                    if gates is None
+                    or (gate := gates.get(code)) is None
+                    or gate(answers) is not False
+                }
+                if unknown:
+                    leaks.setdefault(rule.id, set()).update(unknown)
     return [
         f"can fire while rule {rule_id!r} is still undecided (unasked: {', '.join(sorted(c))})"
         for rule_id, c in sorted(leaks.items())
@@ -811,12 +950,14 @@ def _self_care_leaks(self_care: Rule, rules: Iterable[Rule]) -> list[str]:
 
 
 def _extension_problems() -> list[str]:
-    """Problems reported by knowledge that other packages own (instruments, NLP lexicon)."""
+    """Problems reported by knowledge that other packages own (instruments, NLP lexicon,
+    handouts, terminology maps)."""
     found: list[str] = []
     for module_name, function_name in (
         ("backpath.instruments", "validate_instruments"),
         ("backpath.nlp", "validate_nlp_knowledge"),
         ("backpath.education", "validate_handout_knowledge"),
+        ("backpath.interop", "validate_terminology"),
     ):
         try:
             module = __import__(module_name, fromlist=[function_name])

@@ -6,7 +6,7 @@ file, the id and the list of valid keys. Clinical *content* is not here: only it
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -227,10 +227,36 @@ class SectionDef(Closed):
     questions: tuple[QuestionRef, ...] = Field(min_length=1)
 
 
+StepKind = Literal["boolean", "number", "choice", "checklist"]
+
+
+class StepDef(Closed):
+    """One step of the interview: what a person sees and answers at one time.
+
+    ``boolean``, ``number`` and ``choice`` ask one finding (its own question is the text
+    unless ``text`` is given). A ``checklist`` answers several yes/no findings in one step
+    while showing each by name: "none of these" answers each ``false``, "not sure" each
+    ``null``, ticked items ``true`` and the others ``false``. ``ask_if`` (a condition on
+    earlier steps' answers) makes a follow-up: asked only once the condition is not false.
+    The order of the steps is the clinical order of the interview (life-threatening first).
+    """
+
+    id: str = Field(pattern=_ID)
+    kind: StepKind
+    codes: tuple[str, ...] = Field(min_length=1)
+    text: str | None = None
+    ask_if: Any = None
+
+
 class QuestionnaireFile(Closed):
-    """``questionnaire.yaml``: the one source of truth for question order."""
+    """``questionnaire.yaml``: the one source of truth for question order.
+
+    ``sections`` group the questions into pages (web intake); ``steps`` are the units the
+    adaptive interview asks one at a time (``backpath.triage.interview.next_step``).
+    """
 
     sections: tuple[SectionDef, ...]
+    steps: tuple[StepDef, ...] = ()
 
 
 class InstructionDef(Closed):

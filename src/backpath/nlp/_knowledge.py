@@ -13,6 +13,14 @@ The NLP knowledge is data in ``backpath/knowledge/nlp/`` (see ``docs/nlp.md``):
 ``danger_words.yaml`` ``danger_words``: words that can signal a serious problem the
                      vocabulary may not capture ("blood", "collapsed", "sangre"); the reader
                      reports those that no finding explains.
+``spelling.yaml``    ``corrections``: misspellings and slang spellings read as another word
+                     ("cnat" -> "can't"); ``not_typos``: real words the fuzzy matcher must
+                     never correct ("leaning" is not "leaking").
+
+``es/``               the Spanish reader (issue 11): its own ``macros.yaml``, ``lexicon/``,
+                     ``measures.yaml``, ``context.yaml``, ``danger_words.yaml`` and
+                     ``language.yaml`` (``words``: everyday Spanish words); ``codes.yaml``
+                     is shared. ``load_nlp_knowledge("es")`` loads it.
 
 Every file has a closed set of keys. Validation collects every problem as
 ``file: id: message`` (unknown finding codes, unknown keys, duplicate ids, phrases that do
@@ -52,6 +60,8 @@ CONTEXT_CATEGORIES = frozenset(
         "TERMINATE",
         "PSEUDO",
         "COMMA",
+        "DOUBT",
+        "AFFIRM",
     }
 )
 CONTEXT_DIRECTIONS = frozenset({"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"})
@@ -186,6 +196,13 @@ class NlpKnowledge:
     english_words: frozenset[str]
     finding_types: Mapping[str, str] = field(default_factory=dict)
     danger_words: tuple[DangerEntry, ...] = ()
+    corrections: Mapping[str, str] = field(default_factory=dict)
+    not_typos: frozenset[str] = frozenset()
+    red_flag_codes: frozenset[str] = frozenset()
+    # The reader language this knowledge is for, and (for languages other than English)
+    # its everyday words (``<language>/language.yaml``) for the language check.
+    language: str = "en"
+    everyday_words: frozenset[str] = frozenset()
 
     def policy(self, code: str) -> CodePolicy:
         """The policy of ``code`` (the default symptom policy when none is written)."""
@@ -212,6 +229,14 @@ def _rel(path: Path) -> str:
         return str(path.relative_to(KNOWLEDGE_DIR))
     except ValueError:
         return str(path)
+
+
+def _nlp_rel(path: Path) -> str:
+    """A path inside the NLP knowledge folder as problem messages show it ("nlp/es/...")."""
+    try:
+        return "nlp/" + path.relative_to(NLP_DIR).as_posix()
+    except ValueError:
+        return _rel(path)
 
 
 def _finding_types(problems: list[str]) -> dict[str, dict[str, Any]]:
@@ -313,9 +338,10 @@ def _list_section(data: Any, key: str, file: str, checker: _Checker) -> list[Any
     return cast(list[Any], data[key])
 
 
-def _load_macros(checker: _Checker, read: Callable[[Path], Any]) -> None:
-    file = "nlp/macros.yaml"
-    data = read(NLP_DIR / "macros.yaml")
+def _load_macros(checker: _Checker, read: Callable[[Path], Any], base: Path | None = None) -> None:
+    base = base or NLP_DIR
+    file = _nlp_rel(base / "macros.yaml")
+    data = read(base / "macros.yaml")
     if not isinstance(data, dict) or not isinstance(data.get("macros"), dict):
         checker.problem(file, "(file)", "must be a mapping with a 'macros' mapping")
         return
@@ -377,11 +403,14 @@ def _load_policies(checker: _Checker, read: Callable[[Path], Any]) -> dict[str, 
     return policies
 
 
-def _load_targets(checker: _Checker, read: Callable[[Path], Any]) -> list[TargetEntry]:
+def _load_targets(
+    checker: _Checker, read: Callable[[Path], Any], base: Path | None = None
+) -> list[TargetEntry]:
+    base = base or NLP_DIR
     targets: list[TargetEntry] = []
-    files = sorted((NLP_DIR / "lexicon").glob("*.yaml"))
+    files = sorted((base / "lexicon").glob("*.yaml"))
     if not files:
-        checker.problem("nlp/lexicon", "(folder)", "has no lexicon files")
+        checker.problem(_nlp_rel(base / "lexicon"), "(folder)", "has no lexicon files")
     for path in files:
         file = _rel(path)
         for index, item in enumerate(_list_section(read(path), "targets", file, checker)):
@@ -448,17 +477,20 @@ def _load_targets(checker: _Checker, read: Callable[[Path], Any]) -> list[Target
     return targets
 
 
-def _load_danger_words(checker: _Checker, read: Callable[[Path], Any]) -> list[DangerEntry]:
-    file = "nlp/danger_words.yaml"
+def _load_danger_words(
+    checker: _Checker, read: Callable[[Path], Any], base: Path | None = None, default: str = "en"
+) -> list[DangerEntry]:
+    base = base or NLP_DIR
+    file = _nlp_rel(base / "danger_words.yaml")
     entries: list[DangerEntry] = []
     for index, item in enumerate(
-        _list_section(read(NLP_DIR / "danger_words.yaml"), "danger_words", file, checker)
+        _list_section(read(base / "danger_words.yaml"), "danger_words", file, checker)
     ):
         checked = checker.entry(file, item, _DANGER_KEYS, index)
         if checked is None:
             continue
         item_id, raw = checked
-        language = raw.get("language", "en")
+        language = raw.get("language", default)
         if language not in DANGER_LANGUAGES:
             checker.problem(
                 file, item_id, f"'language' must be one of {', '.join(DANGER_LANGUAGES)}"
@@ -476,11 +508,14 @@ def _load_danger_words(checker: _Checker, read: Callable[[Path], Any]) -> list[D
     return entries
 
 
-def _load_measures(checker: _Checker, read: Callable[[Path], Any]) -> list[MeasureEntry]:
-    file = "nlp/measures.yaml"
+def _load_measures(
+    checker: _Checker, read: Callable[[Path], Any], base: Path | None = None
+) -> list[MeasureEntry]:
+    base = base or NLP_DIR
+    file = _nlp_rel(base / "measures.yaml")
     measures: list[MeasureEntry] = []
     for index, item in enumerate(
-        _list_section(read(NLP_DIR / "measures.yaml"), "measures", file, checker)
+        _list_section(read(base / "measures.yaml"), "measures", file, checker)
     ):
         checked = checker.entry(file, item, _MEASURE_KEYS, index)
         if checked is None:
@@ -496,11 +531,14 @@ def _load_measures(checker: _Checker, read: Callable[[Path], Any]) -> list[Measu
     return measures
 
 
-def _load_context(checker: _Checker, read: Callable[[Path], Any]) -> list[ContextEntry]:
-    file = "nlp/context.yaml"
+def _load_context(
+    checker: _Checker, read: Callable[[Path], Any], base: Path | None = None
+) -> list[ContextEntry]:
+    base = base or NLP_DIR
+    file = _nlp_rel(base / "context.yaml")
     rules: list[ContextEntry] = []
     for index, item in enumerate(
-        _list_section(read(NLP_DIR / "context.yaml"), "rules", file, checker)
+        _list_section(read(base / "context.yaml"), "rules", file, checker)
     ):
         checked = checker.entry(file, item, _CONTEXT_KEYS, index)
         if checked is None:
@@ -561,14 +599,79 @@ def _load_words(checker: _Checker, read: Callable[[Path], Any]) -> frozenset[str
     return frozenset(word.lower() for word in words)
 
 
-def _tokenizer() -> Callable[[str], list[str]]:
-    """The norm of each token of a phrase word, using spaCy's blank English tokenizer."""
+def _load_everyday_words(
+    checker: _Checker, read: Callable[[Path], Any], base: Path
+) -> frozenset[str]:
+    """Everyday words of a language other than English (``<language>/language.yaml``,
+    ``words``), for the check that a reader knows enough of a text's words."""
+    path = base / "language.yaml"
+    if not path.exists():
+        return frozenset()
+    data = read(path)
+    raw = data.get("words") if isinstance(data, dict) else None
+    words = tuple(raw.split()) if isinstance(raw, str) else _strings(raw)
+    if words is None:
+        checker.problem(
+            _nlp_rel(path), "(file)", "must be a mapping with 'words' (words separated by spaces)"
+        )
+        return frozenset()
+    return frozenset(word.lower() for word in words)
+
+
+def _load_spelling(
+    checker: _Checker, read: Callable[[Path], Any]
+) -> tuple[dict[str, str], frozenset[str]]:
+    file = "nlp/spelling.yaml"
+    path = NLP_DIR / "spelling.yaml"
+    if not path.exists():
+        return {}, frozenset()
+    data = read(path)
+    if not isinstance(data, dict):
+        checker.problem(file, "(file)", "must be a mapping with 'corrections' and 'not_typos'")
+        return {}, frozenset()
+    extra = sorted(set(data) - {"corrections", "not_typos"})
+    if extra:
+        checker.problem(file, "(file)", f"unknown top-level key(s) {', '.join(extra)}")
+    corrections: dict[str, str] = {}
+    raw = data.get("corrections") or {}
+    if not isinstance(raw, dict):
+        checker.problem(file, "corrections", "must be a mapping of written word -> read as")
+        raw = {}
+    for written, meant in raw.items():
+        if not isinstance(written, str) or not written.isalpha() or written != written.lower():
+            checker.problem(file, str(written), "a correction is one lower-case word (letters)")
+            continue
+        if not isinstance(meant, str) or not meant.strip():
+            checker.problem(file, written, "must be read as some text")
+            continue
+        corrections[written] = meant.strip()
+    words = data.get("not_typos") or ""
+    listed = tuple(words.split()) if isinstance(words, str) else _strings(words)
+    if listed is None:
+        checker.problem(file, "not_typos", "must be words separated by spaces")
+        listed = ()
+    for word in listed:
+        if word in corrections:
+            checker.problem(file, word, "is both a correction and in 'not_typos'")
+    return corrections, frozenset(word.lower() for word in listed)
+
+
+def _tokenizer(language: str = "en") -> Callable[[str], list[str]]:
+    """The norm of each token of a phrase word, using spaCy's blank tokenizer of the
+    language (English, or the language of a reader in ``knowledge/nlp/<language>/``)."""
     from backpath.nlp._pipeline import phrase_tokenizer
 
-    return phrase_tokenizer()
+    return phrase_tokenizer() if language == "en" else phrase_tokenizer(language)
 
 
-def _load(tokenize: Callable[[str], list[str]]) -> tuple[NlpKnowledge, list[str]]:
+# Readers of other languages than English: each has ``knowledge/nlp/<language>/`` with its
+# own macros, lexicon, measures, context rules and danger words (``codes.yaml`` is shared).
+OTHER_READER_LANGUAGES = ("es",)
+
+
+def _load(
+    tokenize: Callable[[str], list[str]], language: str = "en"
+) -> tuple[NlpKnowledge, list[str]]:
     problems: list[str] = []
     findings = _finding_types(problems)
     checker = _Checker(findings, tokenize)
@@ -577,13 +680,19 @@ def _load(tokenize: Callable[[str], list[str]]) -> tuple[NlpKnowledge, list[str]
     def read(path: Path) -> Any:
         return _read_yaml(path, checker.problems)
 
-    _load_macros(checker, read)
+    base = NLP_DIR if language == "en" else NLP_DIR / language
+    _load_macros(checker, read, base)
     policies = _load_policies(checker, read)
-    targets = _load_targets(checker, read)
-    measures = _load_measures(checker, read)
-    context = _load_context(checker, read)
-    words = _load_words(checker, read)
-    danger_words = _load_danger_words(checker, read)
+    targets = _load_targets(checker, read, base)
+    measures = _load_measures(checker, read, base)
+    context = _load_context(checker, read, base)
+    if language == "en":
+        words, everyday = _load_words(checker, read), frozenset[str]()
+        corrections, not_typos = _load_spelling(checker, read)
+    else:
+        words, everyday = frozenset(), _load_everyday_words(checker, read, base)
+        corrections, not_typos = {}, frozenset()
+    danger_words = _load_danger_words(checker, read, base, language)
     knowledge = NlpKnowledge(
         targets=tuple(targets),
         measures=tuple(measures),
@@ -593,6 +702,13 @@ def _load(tokenize: Callable[[str], list[str]]) -> tuple[NlpKnowledge, list[str]
         english_words=words,
         finding_types={code: str(item.get("type")) for code, item in findings.items()},
         danger_words=tuple(danger_words),
+        corrections=corrections,
+        not_typos=not_typos,
+        red_flag_codes=frozenset(
+            code for code, item in findings.items() if item.get("red_flag") is True
+        ),
+        language=language,
+        everyday_words=everyday,
     )
     return knowledge, checker.problems
 
@@ -604,13 +720,27 @@ def validate_nlp_knowledge() -> list[str]:
     files, and that every phrase compiles. Used by ``backpath kb check``.
     """
     _, problems = _load(_tokenizer())
-    return problems
+    for language in OTHER_READER_LANGUAGES:
+        if (NLP_DIR / language).is_dir():
+            problems += _load(_tokenizer(language), language)[1]
+    # The shared files (findings.yaml, codes.yaml) are read once per language.
+    return list(dict.fromkeys(problems))
 
 
-@functools.lru_cache(maxsize=1)
-def load_nlp_knowledge() -> NlpKnowledge:
-    """The validated NLP knowledge (read once). Raises ``KnowledgeError`` listing every problem."""
-    knowledge, problems = _load(_tokenizer())
+@functools.cache
+def load_nlp_knowledge(language: str = "en") -> NlpKnowledge:
+    """The validated NLP knowledge of a reader language (read once per language).
+
+    Raises ``KnowledgeError`` listing every problem.
+    """
+    return _load_language(language)
+
+
+@functools.cache
+def _load_language(language: str) -> NlpKnowledge:
+    if language != "en" and language not in OTHER_READER_LANGUAGES:
+        raise KnowledgeError([f"nlp: (language): no reader for language {language!r}"])
+    knowledge, problems = _load(_tokenizer(language), language)
     if problems:
         raise KnowledgeError(problems)
     return knowledge

@@ -1,10 +1,31 @@
-"""Is this narrative English? A cheap, model-free check that fails safe.
+"""Which language is this narrative in, and can a reader read it? (issue 11)
 
-A narrative the reader cannot understand must never be read as "no red flags". The check
-counts the words that English explains (spaCy's English stop words, every word of the
-lexicon, and an everyday word list in ``knowledge/nlp/language.yaml``) and the words that
-only another language's stop-word list explains (Spanish, French, German, Italian,
-Portuguese, Dutch, Polish - the lists ship with spaCy, nothing is downloaded).
+backpath reads English and Spanish (``READER_LANGUAGES``). A narrative is identified by
+``lingua-language-detector`` (offline, its models ship in the wheel), restricted to the two
+reader languages and the languages people most often write in instead (French, German,
+Italian, Portuguese, Dutch, Polish), so that a text in one of those is named as such
+rather than forced into English or Spanish. Text in another script (Chinese, Arabic,
+Cyrillic ...) gets no confidence from any of them and is ``und``.
+
+Statistical identification is weak on very short texts ("no", "lol", "numb bum"), so:
+
+* a text of ``STRONG_WORDS`` or more words whose best language has a confidence of
+  ``STRONG_CONFIDENCE`` or more is in that language - unless that language has no reader
+  and a reader's vocabulary knows ``KNOWN_SHARE_OVERRIDE`` of its words (lingua sometimes
+  takes plain Spanish for Portuguese);
+* otherwise the readers' own vocabularies decide between English and Spanish (every word
+  of a reader's lexicon, context rules and measures, spaCy's stop words, and an everyday
+  word list): the reader that knows more of the words wins, the language given with the
+  narrative (the intake's ``language``) breaks a tie, then lingua's confidence does; when
+  neither reader knows any word, lingua's best guess is kept;
+* whatever was chosen, a reader only says it *understood* a text of 4 or more words when
+  its vocabulary explains at least ``MIN_SHARE`` of them (a fail-safe against a wrong
+  identification: an English reader that finds nothing in a Spanish text must never say
+  "no red flags").
+
+A narrative in a language with no reader is *not read*: ``NarrativeReading.understood`` is
+False and its ``problems`` hold ``NOT_READ_PROBLEM``; the English reader still looks for
+English red flags in it (a mixed "no puedo orinar, can't pee" keeps its "can't pee").
 """
 
 from __future__ import annotations
@@ -12,25 +33,111 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-_OTHER_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "pl")
-# Below this share of English-explained words a text of several words is not English.
-MIN_ENGLISH_SHARE = 0.45
-# Texts shorter than this many words are judged only by "does any word look English".
+# Languages the narrative reader can read, each with its own knowledge and pipeline.
+READER_LANGUAGES = ("en", "es")
+# Languages identification can name: the readers' and the commonest others.
+DETECTED_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "nl", "pl")
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch", "pl": "Polish", "und": "an unknown language",
+}  # fmt: skip
+# The exact problem a reading reports when its language has no reader, or the reader of
+# its language could not read it (``NarrativeReading.problems``).
+NOT_READ_PROBLEM = "language_not_read"
+# A text with at least this many words and this confidence is in lingua's best language.
+STRONG_WORDS = 4
+STRONG_CONFIDENCE = 0.7
+# A text lingua gives to a language with no reader is still read when a reader's vocabulary
+# knows at least this share of its words.
+KNOWN_SHARE_OVERRIDE = 0.75
+# A reader understands a text of SHORT_TEXT_WORDS or more words only when its vocabulary
+# explains at least this share of them.
+MIN_SHARE = 0.45
 SHORT_TEXT_WORDS = 4
+# English contraction stems ("don't" -> "don"); a word after an apostrophe is not counted.
+_ENGLISH_STEMS = frozenset(
+    [
+        "don",
+        "doesn",
+        "didn",
+        "isn",
+        "wasn",
+        "aren",
+        "weren",
+        "haven",
+        "hasn",
+        "hadn",
+        "couldn",
+        "wouldn",
+        "shouldn",
+        "won",
+        "ain",
+        "can",
+    ]
+)
+_WORD = re.compile(r"(?<!['\u2019])[^\W\d_]+")
 
 
 @dataclass(frozen=True)
 class LanguageGuess:
-    """The result of the language check: best-guess code, whether it is English, and why."""
+    """What the language check decided.
+
+    ``language``: the language the text is in ("en", "es", "fr", ..., "und");
+    ``reader``: the reader language that reads it, or None when no reader does;
+    ``confidence``: lingua's confidence for ``language`` (0 when it was not asked);
+    ``reason``: in plain words, why.
+    """
 
     language: str
-    english: bool
-    english_share: float
+    reader: str | None
+    confidence: float
     reason: str
+
+    @property
+    def english(self) -> bool:
+        """Kept for callers of the first language check: read by the English reader."""
+        return self.reader == "en"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a text a reader's vocabulary explains, and whether that is enough."""
+
+    understood: bool
+    share: float
+    reason: str
+
+
+def text_normaliser(language: str) -> Callable[[str], str]:
+    """The character normalisation of a reader language, applied to narratives and to
+    lexicon words alike: ``_normalise.normalise_text``, and for Spanish no accents."""
+    from backpath.nlp._normalise import normalise_text
+
+    if language == "es":
+        from backpath.nlp._spanish import fold_accents
+
+        return lambda text: fold_accents(normalise_text(text))
+    return normalise_text
+
+
+def measure_text(language: str, text: str) -> str:
+    """The words of a measure as the value parsers (``_values``, English) read them."""
+    if language == "es":
+        from backpath.nlp._spanish import measure_words
+
+        return measure_words(text)
+    return text
+
+
+def words_of(text: str) -> list[str]:
+    """The lower-case words of a text, without the letters after an apostrophe."""
+    return [word.lower() for word in _WORD.findall(text)]
 
 
 @functools.cache
@@ -52,40 +159,154 @@ def _stop_words(code: str) -> frozenset[str]:
     return frozenset(word.lower() for word in module.STOP_WORDS)
 
 
-def guess_language(words: Iterable[str], english_words: frozenset[str]) -> LanguageGuess:
-    """Guess the language of some lower-case alphabetic words.
+def fold(language: str, word: str) -> str:
+    """A word as the reader of ``language`` matches it (Spanish reads without accents)."""
+    if language == "es":
+        from backpath.nlp._spanish import fold_accents
 
-    ``english_words`` is the reader's English vocabulary (lexicon + everyday words); it is
-    added to spaCy's English stop words.
+        return fold_accents(word)
+    return word
+
+
+@functools.cache
+def reader_vocabulary(language: str) -> frozenset[str]:
+    """Every word the reader of ``language`` knows, as it matches them.
+
+    The words of its lexicon, context rules, measures and macros, the danger words of its
+    language, its everyday word list and spaCy's stop words of the language.
     """
+    from backpath.nlp._knowledge import all_phrases, load_nlp_knowledge
+    from backpath.nlp._patterns import phrase_words
+
+    knowledge = load_nlp_knowledge(language)
+    words = phrase_words(all_phrases(knowledge.targets), knowledge.macros)
+    words |= phrase_words(all_phrases(knowledge.context), knowledge.macros)
+    words |= phrase_words(all_phrases(knowledge.measures), knowledge.macros)
+    own = [entry for entry in knowledge.danger_words if entry.language == language]
+    words |= phrase_words(all_phrases(own), knowledge.macros)
+    words |= phrase_words([phrase for entry in own for phrase in entry.ignore_in], knowledge.macros)
+    for macro in knowledge.macros.values():
+        words |= phrase_words([macro], {})
+    words |= knowledge.english_words if language == "en" else knowledge.everyday_words
+    words |= _stop_words(language)
+    if language == "en":
+        words |= _ENGLISH_STEMS
+    return frozenset(fold(language, word.lower()) for word in words)
+
+
+@functools.cache
+def _detector() -> Any:
+    """lingua's detector for ``DETECTED_LANGUAGES``, or None when lingua is not installed.
+
+    Built once; its models (about 220 MB for the eight languages) load on first use.
+    """
+    try:
+        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    languages = [
+        Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+        for code in DETECTED_LANGUAGES
+    ]
+    return LanguageDetectorBuilder.from_languages(*languages).build()
+
+
+def confidences(text: str) -> dict[str, float]:
+    """lingua's confidence for each language of ``DETECTED_LANGUAGES`` (all 0 for text in
+    another script; empty when lingua is not installed)."""
+    detector = _detector()
+    if detector is None:  # pragma: no cover - a declared dependency
+        return {}
+    values = detector.compute_language_confidence_values(text)
+    return {value.language.iso_code_639_1.name.lower(): float(value.value) for value in values}
+
+
+def _hits(words: Iterable[str], language: str) -> int:
+    vocabulary = reader_vocabulary(language)
+    return sum(1 for word in words if fold(language, word) in vocabulary)
+
+
+def identify_language(text: str, hint: str | None = None) -> LanguageGuess:
+    """The language of a narrative and the reader that reads it (see the module notes).
+
+    ``hint`` is the language given with the narrative (the intake's ``language``); it
+    decides only when the text itself does not (a short "no" is English for an English
+    form and Spanish for a Spanish one).
+    """
+    words = words_of(text)
+    if not words:
+        return LanguageGuess("und", None, 0.0, "the narrative contains no words")
+    values = confidences(text[:5000])
+    top, top_value = max(values.items(), key=lambda item: item[1], default=("und", 0.0))
+    if values and top_value <= 0.0:
+        return LanguageGuess(
+            "und", None, 0.0, "it is written in a language or script this reader does not know"
+        )
+    hits = {language: _hits(words, language) for language in READER_LANGUAGES}
+    if len(words) >= STRONG_WORDS and top_value >= STRONG_CONFIDENCE:
+        if top not in READER_LANGUAGES:
+            # lingua can take plain Spanish for Portuguese ("No me caí ni me golpeé,
+            # simplemente me levanté ..." -> pt 0.74): a reader that knows nearly every word
+            # reads it. Portuguese or Italian texts share far fewer words (about a third).
+            best = max(READER_LANGUAGES, key=lambda language: hits[language])
+            if hits[best] / len(words) >= KNOWN_SHARE_OVERRIDE:
+                return _guess(
+                    best,
+                    values.get(best, 0.0),
+                    f"it looks like {LANGUAGE_NAMES[top]}, but nearly all its words are "
+                    f"{LANGUAGE_NAMES[best]} words this reader knows",
+                )
+        return _guess(top, top_value, f"the narrative is in {LANGUAGE_NAMES[top]}")
+    if any(hits.values()):
+        # Without a language given, a tie is English (the reader's first language).
+        prior = hint if hint in READER_LANGUAGES else READER_LANGUAGES[0]
+        best = max(
+            READER_LANGUAGES,
+            key=lambda language: (hits[language], language == prior, values.get(language, 0.0)),
+        )
+        return _guess(
+            best,
+            values.get(best, 0.0),
+            f"most of its words are {LANGUAGE_NAMES[best]} words this reader knows",
+        )
+    if top == "und":  # pragma: no cover - only without lingua
+        return LanguageGuess("und", None, 0.0, "none of its words are words this reader knows")
+    return _guess(top, top_value, f"it looks like {LANGUAGE_NAMES[top]}")
+
+
+def _guess(language: str, confidence: float, reason: str) -> LanguageGuess:
+    reader = language if language in READER_LANGUAGES else None
+    return LanguageGuess(language, reader, confidence, reason)
+
+
+def check_coverage(words: Iterable[str], language: str) -> Coverage:
+    """Whether the reader of ``language`` knows enough of ``words`` (as it tokenized them)."""
     tokens = [word for word in words if word.isalpha()]
     if not tokens:
-        return LanguageGuess("und", False, 0.0, "the narrative contains no words")
-    english = _stop_words("en") | english_words
-    english_hits = sum(1 for word in tokens if word in english)
-    share = english_hits / len(tokens)
-    best_other, best_hits = "und", 0
-    for code in _OTHER_LANGUAGES:
-        hits = sum(1 for word in tokens if word in _stop_words(code) and word not in english)
-        if hits > best_hits:
-            best_other, best_hits = code, hits
-    if best_hits > english_hits or (
-        best_hits >= 2 and best_hits >= english_hits * 0.75 and share < 0.6
-    ):
-        return LanguageGuess(
-            best_other, False, share, f"the narrative looks like '{best_other}', not English"
-        )
+        return Coverage(False, 0.0, "the narrative contains no words")
+    vocabulary = reader_vocabulary(language)
+    known = sum(1 for word in tokens if fold(language, word) in vocabulary)
+    share = known / len(tokens)
+    name = LANGUAGE_NAMES[language]
     if len(tokens) < SHORT_TEXT_WORDS:
-        if english_hits:
-            return LanguageGuess("en", True, share, "short English text")
-        return LanguageGuess(
-            best_other, False, share, "none of its words are English words this reader knows"
+        if known:
+            return Coverage(True, share, f"short {name} text")
+        return Coverage(False, share, f"none of its words are {name} words this reader knows")
+    if share < MIN_SHARE:
+        return Coverage(
+            False, share, f"only {share:.0%} of its words are {name} words this reader knows"
         )
-    if share < MIN_ENGLISH_SHARE:
-        return LanguageGuess(
-            best_other,
-            False,
-            share,
-            f"only {share:.0%} of its words are English words this reader knows",
-        )
-    return LanguageGuess("en", True, share, "English")
+    return Coverage(True, share, name)
+
+
+def not_read_note(guess: LanguageGuess, coverage: Coverage | None) -> str:
+    """The plain-words problem for a narrative that was not read."""
+    readable = " and ".join(LANGUAGE_NAMES[code] for code in READER_LANGUAGES)
+    if guess.reader is None:
+        why = guess.reason
+    else:
+        why = coverage.reason if coverage is not None else guess.reason
+    return (
+        f"not understood: {why}; this reader reads {readable}; "
+        "red flags cannot be ruled out from this text"
+    )

@@ -41,6 +41,9 @@ _GAP = re.compile(r"^\*([1-9])$")
 _GAP_STOPS = [
     ".", "!", "?", ";", ",", "but", "however", "although", "though", "except",
     "not", "no", "never", "nothing", "none", "without", "nor", "neither",
+    # Spanish (issue 11): contrasts and negations, as the Spanish reader folds them.
+    "pero", "aunque", "sino", "excepto", "salvo", "sin", "nunca", "jamas", "ni", "nada",
+    "tampoco", "ningun", "ninguna", "ninguno",
 ]  # fmt: skip
 # A fully literal phrase may expand to this many word sequences for the phrase matcher
 # (hash lookups, so many are cheap); beyond it, single-word choices become IN tests.

@@ -32,6 +32,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from backpath.nlp._knowledge import NlpKnowledge, load_nlp_knowledge
+from backpath.nlp._language import text_normaliser
 from backpath.nlp._patterns import compile_phrase, literal_items
 
 TARGET_GROUP = "backpath_targets"
@@ -44,24 +45,30 @@ IGNORE_SUFFIX = "#ignore"
 _EXTRA_SENTENCE_ENDS = [";"]
 
 
-@functools.lru_cache(maxsize=1)
-def _blank() -> Language:
-    """A blank English pipeline whose tokenizer tokenizes lexicon phrases.
+@functools.cache
+def _blank(language: str = "en") -> Language:
+    """A blank pipeline of a reader language whose tokenizer tokenizes lexicon phrases.
 
     ``get_pipeline`` builds on it the first time (a blank pipeline takes ~0.1 s to make);
     phrases are still tokenized by its tokenizer alone, which the components do not change.
     """
-    return spacy.blank("en")
+    return spacy.blank(language)
 
 
-@functools.lru_cache(maxsize=1)
-def phrase_tokenizer() -> Callable[[str], list[str]]:
+@functools.cache
+def phrase_tokenizer(language: str = "en") -> Callable[[str], list[str]]:
     """Tokenize a lexicon word exactly as narratives are tokenized, returning token norms.
 
-    One shared function (with its cache of words), so that loading the knowledge and
-    building the pipeline reuse each other's compiled phrases.
+    One shared function per reader language (with its cache of words), so that loading the
+    knowledge and building the pipeline reuse each other's compiled phrases.
     """
-    tokenizer = _blank().tokenizer
+    return _phrase_tokenizer(language)
+
+
+@functools.cache
+def _phrase_tokenizer(language: str) -> Callable[[str], list[str]]:
+    tokenizer = _blank(language).tokenizer
+    normalise_text = text_normaliser(language)
     # Macros repeat the same words thousands of times: tokenize each word once.
     cache: dict[str, tuple[str, ...]] = {}
 
@@ -75,25 +82,6 @@ def phrase_tokenizer() -> Callable[[str], list[str]]:
         return list(norms)
 
     return tokenize
-
-
-def normalise_text(text: str) -> str:
-    """Lower-case and straighten quotes without changing any character offset.
-
-    spaCy's contraction rules ("cant" -> "can" + "not") only apply to lower-case words, so
-    "CANT FEEL MY BUM" must be lowered first; a character whose lower-case form is longer
-    (rare, e.g. Turkish dotted I) is kept as it is, so evidence spans stay exact.
-    """
-    out = []
-    for char in text:
-        if char in "\u2018\u2019\u02bc\u00b4`":
-            out.append("'")
-        elif char in "\u201c\u201d":
-            out.append('"')
-        else:
-            lowered = char.lower()
-            out.append(lowered if len(lowered) == 1 else char)
-    return "".join(out)
 
 
 @Language.component("backpath_newline_sentences")
@@ -283,12 +271,18 @@ def _context_rule(entry: Any, pattern: list[dict[str, Any]] | None) -> Any:
     )
 
 
-@functools.lru_cache(maxsize=1)
-def get_pipeline() -> Language:
-    """The narrative pipeline, built on first use and then shared (building takes ~0.5 s)."""
-    knowledge = load_nlp_knowledge()
-    tokenize = phrase_tokenizer()
-    nlp = _blank() if not _blank().pipe_names else spacy.blank("en")
+@functools.cache
+def get_pipeline(language: str = "en") -> Language:
+    """The narrative pipeline of a reader language, built on first use and then shared
+    (building the English one takes ~0.5 s)."""
+    return _build_pipeline(language)
+
+
+@functools.cache
+def _build_pipeline(language: str) -> Language:
+    knowledge = load_nlp_knowledge(language)
+    tokenize = phrase_tokenizer(language)
+    nlp = _blank(language) if not _blank(language).pipe_names else spacy.blank(language)
     sentencizer: Any = nlp.add_pipe("sentencizer")
     sentencizer.punct_chars = set(sentencizer.punct_chars) | set(_EXTRA_SENTENCE_ENDS)
     nlp.add_pipe("backpath_newline_sentences")

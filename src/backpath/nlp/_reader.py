@@ -2,8 +2,11 @@
 
 The steps, each small and in order:
 
-1. refuse text longer than ``MAX_NARRATIVE_CHARS`` (bounded time), report empty text;
-2. run the pipeline (``_pipeline``) on a lower-cased copy with identical offsets;
+1. refuse text longer than ``MAX_NARRATIVE_CHARS`` (bounded time) or holding a NUL byte or
+   a lone surrogate, report empty text;
+2. normalise (``_normalise``: NFKC, odd spaces, quotes, "sooo", typos and slang spellings
+   through ``_spelling``) keeping a map back to the original offsets, and run the pipeline
+   (``_pipeline``) on the normalised copy;
 3. check the language; a text that is not English is *not understood* (its findings are
    still returned, but the absence of a red flag means nothing);
 4. turn each matched phrase into one mention per finding code, with a certainty from its
@@ -28,9 +31,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from backpath.errors import NarrativeError
@@ -42,7 +46,15 @@ from backpath.nlp._knowledge import (
     all_phrases,
     load_nlp_knowledge,
 )
-from backpath.nlp._language import guess_language
+from backpath.nlp._language import (
+    NOT_READ_PROBLEM,
+    check_coverage,
+    identify_language,
+    measure_text,
+    not_read_note,
+    text_normaliser,
+)
+from backpath.nlp._normalise import check_text, normalise
 from backpath.nlp._patterns import phrase_words
 from backpath.nlp._pipeline import (
     DANGER_GROUP,
@@ -50,8 +62,8 @@ from backpath.nlp._pipeline import (
     MEASURE_GROUP,
     TARGET_GROUP,
     get_pipeline,
-    normalise_text,
 )
+from backpath.nlp._spelling import Speller
 from backpath.nlp._values import parse_age, parse_duration, parse_pain_score
 from backpath.vocabulary import FindingValue
 
@@ -70,6 +82,9 @@ CERTAINTIES = ("affirmed", "negated", "uncertain", "historical", "hypothetical",
 # for foot drop and found none"); a hypothetical beats the remaining ones.
 _PRECEDENCE = (
     ("FAMILY", "family"),
+    # "I'm not sure if I can't feel it", "I wouldn't say I don't have numbness": a doubt
+    # about a denial is not a denial.
+    ("DOUBT", "doubt"),
     ("NEGATED_EXISTENCE", "negated"),
     ("HYPOTHETICAL", "hypothetical"),
     ("HISTORICAL", "historical"),
@@ -181,6 +196,8 @@ def _boolean_value(certainty: str, time: str) -> tuple[FindingValue, str]:
         return None, certainty
     if certainty == "negated":
         return False, "negated"
+    if certainty == "doubt":
+        return True, "uncertain"
     if certainty == "historical":
         return (True, "historical") if time == "history" else (None, "historical")
     if certainty == "recent":
@@ -188,7 +205,7 @@ def _boolean_value(certainty: str, time: str) -> tuple[FindingValue, str]:
     return True, certainty
 
 
-def _recent_days(doc: Any, span: Any, today: dt.date | None) -> int | None:
+def _recent_days(doc: Any, span: Any, today: dt.date | None, language: str = "en") -> int | None:
     """The fewest days a recent-past trigger of ``span`` names ("yesterday" 1, "last week"
     7), or None when it names none that can be counted ("recently")."""
     days: list[int] = []
@@ -196,7 +213,7 @@ def _recent_days(doc: Any, span: Any, today: dt.date | None) -> int | None:
         if modifier.category != "RECENT_PAST":
             continue
         start, end = modifier.modifier_span
-        duration = parse_duration(doc[start:end].text, today)
+        duration = parse_duration(measure_text(language, doc[start:end].text), today)
         if duration is not None and duration.days is not None:
             days.append(duration.low if duration.low is not None else duration.days)
     return min(days) if days else None
@@ -220,7 +237,9 @@ def _target_mentions(
         certainty = _certainty(modifier.category for modifier in span._.modifiers)
         sentence = sentences[span.start]
         remote = any(modifier.category == "HISTORICAL" for modifier in span._.modifiers)
-        recent = _recent_days(doc, span, today) if certainty == "recent" else None
+        recent = (
+            _recent_days(doc, span, today, knowledge.language) if certainty == "recent" else None
+        )
         for code in entry.codes:
             raw.append(
                 _Mention(
@@ -291,15 +310,22 @@ def _target_mentions(
         ftype = knowledge.finding_types.get(mention.code)
         if entry.denies and entry.value is None:
             # The phrase itself is a denial ("I can feel the toilet paper fine"): it says
-            # no when affirmed, and nothing when negated, hedged or about someone else.
-            if mention.certainty in ("affirmed", "recent", "uncertain"):
+            # no when affirmed, and nothing when negated, hedged or about someone else;
+            # doubted ("I'm not sure if I can feel the toilet paper") it is a possible
+            # symptom, never a "no".
+            if mention.certainty == "doubt":
+                mention.value, mention.certainty = True, "uncertain"
+                resolved.append(mention)
+            elif mention.certainty in ("affirmed", "recent", "uncertain"):
                 mention.value, mention.certainty = False, "negated"
                 resolved.append(mention)
             continue
         if entry.value is not None:
             # A side or other choice phrase ("both legs", "left leg"): its yes/no codes
             # follow the choice, so "no weakness in my legs" denies nothing about sides.
-            public = {"recent": "affirmed"}.get(mention.certainty, mention.certainty)
+            public = {"recent": "affirmed", "doubt": "uncertain"}.get(
+                mention.certainty, mention.certainty
+            )
             if public in ("affirmed", "uncertain"):
                 mention.value = entry.value if ftype != "boolean" else True
             else:
@@ -311,6 +337,108 @@ def _target_mentions(
             )
         resolved.append(mention)
     return resolved
+
+
+# "I haven't wet myself... but I did once": a concession after a denial, with the verb
+# left out, takes the denial back (issue 11).
+_CONCESSIVE = frozenset({"but", "though", "although", "however", "well", "actually", "yet"})
+_CONCESSIVE_SUBJECTS = frozenset({"i", "it", "that", "this", "there", "they"})
+_CONCESSIVE_VERBS = frozenset({"did", "do", "does", "have", "has", "had", "was", "is", "am"})
+_CLAUSE_ENDS = frozenset(
+    {"once", "twice", "actually", "recently", "yesterday", "today", "sometimes", "lately",
+     "occasionally", "earlier", "before", "then", "too", "though", "a", "last", "this",
+     "now", "again", "just", "the", "on", "when", "after", "at", "maybe", "slightly"}
+)  # fmt: skip
+
+
+_ELLIPTIC_HAVE = frozenset({"have", "had", "get", "got", "do"})
+_ELLIPTIC_OBJECTS = frozenset({"one", "it", "some", "them", "that", "once", "twice"})
+
+
+def _apply_concessive(doc: Any, mentions: list[_Mention]) -> list[_Mention]:
+    """A denial taken back by an elliptic concession is a yes: "I don't think I've wet
+    myself, but I did" / "no leaks - well, I did once". The denial must be in the same
+    sentence or the one before, and the concession's verb must stand alone ("but I did
+    leak a bit" is read as a finding of its own)."""
+    if not any(m.value is False for m in mentions):
+        return mentions
+    sentences = _sentence_index(doc)
+    for index, token in enumerate(doc):
+        if token.norm_ not in _CONCESSIVE:
+            continue
+        subject = index + 1
+        while subject < len(doc) and doc[subject].is_punct:
+            subject += 1
+        verb = subject + 1
+        if (
+            verb >= len(doc)
+            or doc[subject].norm_ not in _CONCESSIVE_SUBJECTS
+            or doc[verb].norm_ not in _CONCESSIVE_VERBS
+        ):
+            continue
+        after_index = verb + 1
+        if (
+            after_index + 1 < len(doc)
+            and doc[after_index].norm_ in _ELLIPTIC_HAVE
+            and doc[after_index + 1].norm_ in _ELLIPTIC_OBJECTS
+        ):
+            after_index += 2  # "well, I did have one", "but I have had it"
+        after = doc[after_index] if after_index < len(doc) else None
+        if after is not None and not (
+            after.is_punct or after.is_space or after.norm_ in _CLAUSE_ENDS
+        ):
+            continue
+        sentence = sentences[index]
+        denied = [
+            m
+            for m in mentions
+            if m.value is False
+            and m.kind == "target"
+            and m.end <= index
+            and sentence - 1 <= m.sentence <= sentence
+        ]
+        if not denied:
+            continue
+        last = max(denied, key=lambda m: m.end)
+        for mention in denied:
+            if (mention.start, mention.end) == (last.start, last.end):
+                mention.value, mention.certainty = True, "affirmed"
+    return mentions
+
+
+# "Numbness down there? Not that I've noticed.": a short denial answering the person's own
+# question takes back what the question named (issue 11).
+_REPLY_DENIALS = (
+    ("not", "that"), ("not", "really"), ("not", "as", "far"), ("nope",), ("nah",), ("no",),
+    ("none",), ("never",),
+)  # fmt: skip
+
+
+def _apply_replies(doc: Any, mentions: list[_Mention]) -> list[_Mention]:
+    """A hedged mention in a question ("Numbness down there?") is denied by the next
+    sentence when that sentence is a short "no" ("No.", "Nope", "Not really", "Not that I've
+    noticed"). A "no" that starts a statement ("No fever though") is not a reply."""
+    sentences = list(doc.sents)
+    for ordinal, (question, answer) in enumerate(itertools.pairwise(sentences)):
+        words = [token for token in question if not token.is_space]
+        if not words or words[-1].text != "?":
+            continue
+        reply = [token for token in answer if not token.is_space]
+        norms = tuple(token.norm_ for token in reply)
+        denial = next((d for d in _REPLY_DENIALS if norms[: len(d)] == d), None)
+        if denial is None:
+            continue
+        if len(denial) == 1 and len(reply) > 1 and not reply[1].is_punct:
+            continue  # "No fever though": a statement, not an answer
+        for mention in mentions:
+            if (
+                mention.sentence == ordinal
+                and mention.value is True
+                and mention.certainty == "uncertain"
+                and mention.kind == "target"
+            ):
+                mention.value, mention.certainty = False, "negated"
+    return mentions
 
 
 def _apply_nearby(mentions: list[_Mention]) -> list[_Mention]:
@@ -455,7 +583,7 @@ def _nearest(start: int, end: int, candidates: list[_Mention]) -> list[_Mention]
 
 def _measure_mentions(
     doc: Any,
-    text: str,
+    evidence_of: Callable[[int, int], str],
     knowledge: NlpKnowledge,
     mentions: list[_Mention],
     today: dt.date | None,
@@ -490,11 +618,15 @@ def _measure_mentions(
             certainty = "affirmed"
         if certainty in ("family", "hypothetical", "negated"):
             continue
-        public = "affirmed" if certainty in ("recent", "affirmed", "historical") else certainty
+        public = (
+            "affirmed"
+            if certainty in ("recent", "affirmed", "historical")
+            else {"doubt": "uncertain"}.get(certainty, certainty)
+        )
         sentence = sentences[span.start]
-        evidence = text[span.start_char : span.end_char]
+        evidence = evidence_of(span.start_char, span.end_char)
         if kind == "duration":
-            duration = parse_duration(span.text, today)
+            duration = parse_duration(measure_text(knowledge.language, span.text), today)
             if duration is None:
                 continue
             if duration.days is None:
@@ -546,7 +678,7 @@ def _measure_mentions(
                     )
                 )
         elif kind == "pain_score":
-            score = parse_pain_score(span.text)
+            score = parse_pain_score(measure_text(knowledge.language, span.text))
             if score is None:
                 continue
             sited = [m for m in positive if knowledge.policy(m.code).site is not None]
@@ -561,7 +693,7 @@ def _measure_mentions(
             out.append(_Mention(code, score, public, span.start, span.end, sentence, None, kind))
         elif kind == "age":
             following = doc[span.end].norm_ if span.end < len(doc) else ""
-            age = parse_age(span.text)
+            age = parse_age(measure_text(knowledge.language, span.text))
             if age is None or following in _UNIT_AFTER_AGE:
                 continue
             out.append(_Mention("age", age, public, span.start, span.end, sentence, None, kind))
@@ -582,6 +714,31 @@ def _english_vocabulary() -> frozenset[str]:
     for macro in knowledge.macros.values():
         words |= phrase_words([macro], {})
     return frozenset(words) | knowledge.english_words
+
+
+# Codes whose phrases' words the speller corrects towards: the red flags, and leg numbness
+# (numb legs on both sides are a red flag).
+_SPELLED_CODES = frozenset({"leg_numbness"})
+
+
+@functools.lru_cache(maxsize=1)
+def get_speller() -> Speller:
+    """The speller of English narratives (built once): see ``_spelling``."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    knowledge = load_nlp_knowledge()
+    tokenizer: Any = get_pipeline().tokenizer
+    # "dont", "cant", "wouldnt" ...: spaCy's contractions written without the apostrophe.
+    contractions = {key.lower() for key in tokenizer.rules if key.isalpha()}
+    known = _english_vocabulary() | STOP_WORDS | contractions | knowledge.not_typos
+    spelled = knowledge.red_flag_codes | _SPELLED_CODES
+    red_flag_entries = [
+        entry
+        for entry in knowledge.targets
+        if set(entry.codes) & spelled and not entry.blocker and not entry.only_when_negated
+    ]
+    targets = phrase_words(all_phrases(red_flag_entries), knowledge.macros)
+    return Speller(known, targets, knowledge.corrections)
 
 
 # ConText compares every modifier with every target, so its cost grows with the square of
@@ -618,7 +775,7 @@ def _chunks(text: str) -> list[tuple[int, int]]:
 
 def _read_doc(
     doc: Any,
-    text: str,
+    evidence_of: Callable[[int, int], str],
     knowledge: NlpKnowledge,
     entries: dict[str, TargetEntry],
     today: dt.date | None,
@@ -626,11 +783,13 @@ def _read_doc(
 ) -> list[_Mention]:
     """Every mention in one processed piece of the narrative (token offsets of ``doc``)."""
     mentions = _target_mentions(doc, knowledge, entries, today)
+    mentions = _apply_concessive(doc, mentions)
+    mentions = _apply_replies(doc, mentions)
     mentions = _apply_nearby(mentions)
     mentions = _apply_implications(mentions, knowledge)
     mentions = _apply_recent_ces(mentions, knowledge)
     mentions = _apply_sides(mentions)
-    mentions += _measure_mentions(doc, text, knowledge, mentions, today, problems)
+    mentions += _measure_mentions(doc, evidence_of, knowledge, mentions, today, problems)
     return mentions
 
 
@@ -683,15 +842,21 @@ def _danger_words(
     return every, words
 
 
-def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
+def read_narrative(
+    text: str, today: dt.date | None = None, language: str | None = None
+) -> NarrativeReading:
     """Read a narrative and return every finding it mentions, with evidence spans.
 
     ``today`` is needed only for calendar durations ("since Monday"); without it such a
-    phrase is reported in ``problems`` and not guessed. Raises ``NarrativeError`` for text
+    phrase is reported in ``problems`` and not guessed. ``language`` is the language given
+    with the narrative (the intake's): it decides only when the text itself does not
+    (``_language.identify_language``); the text is read by the English or the Spanish
+    reader, and a text in another language is *not read*. Raises ``NarrativeError`` for text
     that is not a string or is longer than ``MAX_NARRATIVE_CHARS`` characters.
     """
     if not isinstance(text, str):
         raise NarrativeError(f"a narrative must be text, not {type(text).__name__}")
+    check_text(text)
     if len(text) > MAX_NARRATIVE_CHARS:
         raise NarrativeError(
             f"the narrative is {len(text):,} characters long; the limit is "
@@ -699,24 +864,37 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
         )
     if not text.strip():
         return NarrativeReading([], False, "und", ["the narrative is empty"])
-    knowledge = load_nlp_knowledge()
-    nlp = get_pipeline()
+    guess = identify_language(text, language)
+    # A text in a language with no reader is still searched by the English reader: an
+    # English red flag in it still counts ("no puedo orinar, can't pee").
+    reader = guess.reader or "en"
+    knowledge = load_nlp_knowledge() if reader == "en" else load_nlp_knowledge(reader)
+    nlp = get_pipeline() if reader == "en" else get_pipeline(reader)
     entries = {entry.id: entry for entry in knowledge.targets}
     dangers = {entry.id: entry for entry in knowledge.danger_words}
     danger_found: list[str] = []
     danger_words: list[str] = []
-    normalised = normalise_text(text)
-    pieces = _chunks(text)
+    if reader == "en":
+        normalised = normalise(text, get_speller())
+    else:
+        # The speller is English; Spanish is read without accents (same length, same map).
+        normalised = normalise(text)
+        normalised = replace(normalised, text=text_normaliser(reader)(normalised.text))
+    pieces = _chunks(normalised.text)
     problems: list[str] = []
     words: list[str] = []
     findings: list[NarrativeFinding] = []
     seen: set[tuple[str, int, int, Any]] = set()
-    for (offset, end), doc in zip(
-        pieces, nlp.pipe(normalised[a:b] for a, b in pieces), strict=True
+    for (offset, _end), doc in zip(
+        pieces, nlp.pipe(normalised.text[a:b] for a, b in pieces), strict=True
     ):
-        piece = text[offset:end]
+
+        def evidence_of(start: int, end: int, offset: int = offset) -> str:
+            first, last = normalised.span(offset + start, offset + end)
+            return text[first:last]
+
         words.extend(t.lower_ for t in doc if t.is_alpha)
-        mentions = _read_doc(doc, piece, knowledge, entries, today, problems)
+        mentions = _read_doc(doc, evidence_of, knowledge, entries, today, problems)
         found, unresolved_here = _danger_words(doc, mentions, dangers)
         danger_found.extend(found)
         danger_words.extend(unresolved_here)
@@ -724,7 +902,7 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
             if mention.kind == "blocker":
                 continue
             span_obj = doc[mention.start : mention.end]
-            start, stop = offset + span_obj.start_char, offset + span_obj.end_char
+            start, stop = normalised.span(offset + span_obj.start_char, offset + span_obj.end_char)
             key = (mention.code, start, stop, mention.value)
             if key in seen:
                 continue
@@ -738,14 +916,13 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
                     span=(start, stop),
                 )
             )
-    guess = guess_language(words, _english_vocabulary())
-    if not guess.english:
-        problems.insert(
-            0, f"not understood: {guess.reason}; red flags cannot be ruled out from this text"
-        )
-    # The context rules are English: in a text that is not understood a "no" may not be a
-    # denial ("no puedo respirar y tengo sangre"), so every danger word found is left.
-    unresolved = tuple(dict.fromkeys(danger_words if guess.english else danger_found))
+    coverage = check_coverage(words, reader)
+    understood = guess.reader is not None and coverage.understood
+    if not understood:
+        problems[:0] = [NOT_READ_PROBLEM, not_read_note(guess, coverage)]
+    # The context rules are the reader's: in a text it did not understand a "no" may not be
+    # a denial ("nie mogę oddychać, no blood"), so every danger word found is left.
+    unresolved = tuple(dict.fromkeys(danger_words if understood else danger_found))
     if unresolved:
         problems.append(DANGER_WORDS_PROBLEM)
         problems.append(
@@ -753,4 +930,5 @@ def read_narrative(text: str, today: dt.date | None = None) -> NarrativeReading:
             + ", ".join(repr(word) for word in unresolved)
             + "; a person should read the text"
         )
-    return NarrativeReading(findings, guess.english, guess.language, problems, unresolved)
+    detected = guess.language if guess.reader is None or coverage.share > 0 else "und"
+    return NarrativeReading(findings, understood, detected, problems, unresolved)

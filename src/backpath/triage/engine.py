@@ -218,11 +218,15 @@ class Assessment:
 
     def to_json(self) -> dict[str, Any]:
         """The public Result JSON (DESIGN.md)."""
+        from backpath.triage.interview import next_step_json
+
         kb, lang = self.kb, self.language
         wording = kb.urgencies[self.urgency]
         return {
             "urgency": self.urgency.value,
             "complete": self.complete,
+            # The step a front end would show next (None: nothing left changes the result).
+            "next_step": next_step_json(self),
             "first_instruction": self.instruction_json(),
             "urgency_text": {
                 "label": kb.text(f"urgency.{self.urgency.value}.label", lang, wording.label),
@@ -376,7 +380,7 @@ def prepare_answers(
     conflicts: list[Conflict] = []
     status, problems = "none", ()
     if intake.narrative and narrative_findings is None:
-        reader = read_narrative or _default_reader()
+        reader = read_narrative or _default_reader(intake.language)
         reading = reader(intake.narrative)
         if reading.understood:
             narrative_findings = list(reading.findings)
@@ -608,10 +612,14 @@ def _evidence_for(
     return Evidence(code, None, "unsure" if code in unsure else "unknown")
 
 
-def _default_reader() -> NarrativeReader:
+def _default_reader(language: str = "en") -> NarrativeReader:
+    """``backpath.nlp.read_narrative`` given the intake's language: it chooses the reader
+    when the text itself does not say (issue 11: "es" reads a short Spanish text)."""
+    import functools
     import importlib
 
-    reader: NarrativeReader = importlib.import_module("backpath.nlp").read_narrative
+    read: Any = importlib.import_module("backpath.nlp").read_narrative
+    reader: NarrativeReader = functools.partial(read, language=language)
     return reader
 
 

@@ -16,6 +16,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from backpath.interop import build_router as build_interop_router
+from backpath.interop.cors import InteropCORSMiddleware
+from backpath.interop.fhir import fhir_error
 from backpath.kb import load_knowledge
 from backpath.store import Store, open_store
 from backpath.web import routes_api, routes_clinic, routes_patient
@@ -101,11 +103,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         too_large_page=too_large_page,
     )
+    # CORS for /cds-services and /fhir only (browser-based CDS clients); outermost, so a
+    # preflight is answered before anything else runs.
+    app.add_middleware(InteropCORSMiddleware, origins=settings.cds_cors_origins)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(routes_api.build_router(kb, settings.max_narrative_chars))
     app.include_router(routes_clinic.router)
     app.include_router(routes_patient.router)
-    app.include_router(build_interop_router(kb, settings.max_narrative_chars))
+    app.include_router(build_interop_router(kb, settings.max_narrative_chars, settings))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
@@ -114,6 +119,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/fhir/"):  # FHIR errors are OperationOutcomes
+            return fhir_error(exc.status_code, "(request)", str(exc.detail))
         if request.url.path.startswith(MACHINE_PATHS):
             return JSONResponse(
                 {"error": {"field": "(request)", "message": str(exc.detail)}},

@@ -38,6 +38,9 @@ NARRATIVE_PAGE = "anything_else"
 OFFERED_INSTRUMENTS = ("startback",)
 INSTRUMENT_LANGUAGES = ("en",)
 YES, NO, NOT_SURE = "yes", "no", "not_sure"
+# Choice questions offered without "Not sure": every person can answer them, and their own
+# answers already cover "I'd rather not say" (sex has "Other or prefer to describe").
+NO_NOT_SURE = frozenset({"sex"})
 _WHOLE_NUMBER = re.compile(r"^\s*[+-]?\d{1,9}\s*$")
 
 AskIf = Callable[[Mapping[str, FindingValue]], bool | None]
@@ -55,6 +58,11 @@ class Question:
     def code(self) -> str:
         """The finding code, which is also the form control's ``name``."""
         return self.finding.code
+
+    @property
+    def offers_not_sure(self) -> bool:
+        """True when the question has a "Not sure" answer (all but a few choice questions)."""
+        return self.code not in NO_NOT_SURE
 
     @property
     def scale(self) -> range:
@@ -154,6 +162,9 @@ class DraftState:
     emergency_shown: bool = False
     resume: str | None = None
     episode_id: str | None = None
+    # The assessment stored the moment the answers made it an emergency (its row id): it is
+    # updated, never duplicated, as the person goes on and when they finish.
+    stored_id: str | None = None
     instruments: dict[str, list[int | None]] = field(default_factory=dict)
     instrument_choices: dict[str, list[int | None]] = field(default_factory=dict)
 
@@ -170,6 +181,7 @@ class DraftState:
             emergency_shown=bool(data.get("emergency_shown", False)),
             resume=data.get("resume"),
             episode_id=data.get("episode_id"),
+            stored_id=data.get("stored_id"),
             instruments=dict(data.get("instruments", {})),
             instrument_choices=dict(data.get("instrument_choices", {})),
         )
@@ -186,6 +198,7 @@ class DraftState:
             "emergency_shown": self.emergency_shown,
             "resume": self.resume,
             "episode_id": self.episode_id,
+            "stored_id": self.stored_id,
             "instruments": dict(self.instruments),
             "instrument_choices": dict(self.instrument_choices),
         }
@@ -253,7 +266,7 @@ def _candidate(question: Question, form: Mapping[str, list[str]]) -> tuple[str, 
         return ("answer", list(dict.fromkeys(values)), "") if values else ("blank", None, "")
     if not values:
         return "blank", None, ""
-    if raw == NOT_SURE:
+    if raw == NOT_SURE and question.offers_not_sure:
         return "unsure", None, raw
     if question.control == "yes_no":
         if raw == YES:
@@ -332,6 +345,26 @@ def read_page(
     new_state.offered = offered
     submission.state = new_state
     return submission
+
+
+def yes_answers(question: Question, state: DraftState) -> list[tuple[str, Any]]:
+    """The answers that say "yes" to something, as (form value, Intake JSON value) pairs:
+    "Yes", each choice, and each checkbox ticked on top of those ticked now. The web marks
+    those that alone would make the result an emergency (numbers are typed, not marked)."""
+    finding = question.finding
+    if question.control == "yes_no":
+        return [(YES, True)]
+    if question.control == "choice":
+        return [(choice.value, choice.value) for choice in finding.values]
+    if question.control in ("multi", "body_map"):
+        ticked = state.answers.get(question.code)
+        now = [str(v) for v in ticked] if isinstance(ticked, list) else []
+        return [
+            (choice.value, [*now, choice.value])
+            for choice in finding.values
+            if choice.value not in now
+        ]
+    return []
 
 
 def form_lists(items: list[tuple[str, str]]) -> dict[str, list[str]]:

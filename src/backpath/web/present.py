@@ -131,6 +131,12 @@ def patient_result(
         reasons.append(Reason(message, quotes))
     advice = result.get("advice", [])
     first_instruction, number = _first_instruction(kb, result, language)
+    if number is None and urgency == Urgency.EMERGENCY.value:
+        # Every emergency rule has a first instruction (kb check); the call button is shown
+        # for any emergency all the same.
+        from backpath.triage.emergency import emergency_number
+
+        number = emergency_number(kb)
     return PatientResult(
         urgency=urgency,
         label=retext(f"urgency.{urgency}.label", stored["label"], wording.label),

@@ -1,4 +1,4 @@
-"""The JSON API, ``/api/v1``: stateless triage, stored assessments, clinician read access.
+"""The JSON API, ``/api/v1``: stateless triage and interview, stored assessments, clinician access.
 
 Errors are ``{"error": {"field": ..., "message": ...}}``: ``400`` for a body that is not a
 JSON object (field ``(body)``), ``415`` for another content type, ``413`` for a body over
@@ -22,6 +22,7 @@ from backpath.errors import IntakeError, NarrativeError
 from backpath.kb import KnowledgeBase
 from backpath.store import assessments, audit
 from backpath.store.audit import Actor
+from backpath.triage.interview import next_step, parse_asked_steps, step_json
 from backpath.vocabulary import FindingType, Urgency
 from backpath.web.pages import Web, web
 from backpath.web.routes_clinic import actor, signed_in
@@ -97,6 +98,13 @@ def _triage(shared: Web, document: Any) -> Triaged:
         raise RejectedRequestError(error(422, "narrative", str(exc))) from None
 
 
+async def _triage_off_loop(shared: Web, document: Any) -> Triaged:
+    """Triage ``document``; reading free text is real CPU work, so it leaves the event loop."""
+    if isinstance(document, dict) and document.get("narrative") and narrative_reader_available():
+        return await run_in_threadpool(_triage, shared, document)
+    return _triage(shared, document)
+
+
 def intake_schema(kb: KnowledgeBase, max_narrative_chars: int) -> dict[str, Any]:
     """The Intake JSON schema, generated from the findings vocabulary."""
     answers: dict[str, Any] = {}
@@ -138,6 +146,33 @@ def intake_schema(kb: KnowledgeBase, max_narrative_chars: int) -> dict[str, Any]
     }
 
 
+STEP_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "description": "The step to show next; null when nothing left can change the result. A "
+    "checklist lists every item by name: send each ticked item true and the others false, "
+    "every item false for 'None of these', every item null for 'not sure'.",
+    "required": ["id", "kind", "codes", "text"],
+    "properties": {
+        "id": {"type": "string", "description": "a step id of questionnaire.yaml"},
+        "kind": {"enum": ["boolean", "number", "choice", "checklist"]},
+        "codes": {"type": "array", "items": {"type": "string"}},
+        "text": {"type": "string", "description": "in the intake's language"},
+        "items": {
+            "type": "array",
+            "description": "checklist only: each item's finding code and question",
+            "items": {"type": "object"},
+        },
+        "options": {
+            "type": "array",
+            "description": "choice only: the allowed values and their labels",
+            "items": {"type": "object"},
+        },
+        "multiple": {"type": "boolean", "description": "choice only: tick all that apply"},
+        "min": {"type": ["integer", "null"], "description": "number only"},
+        "max": {"type": ["integer", "null"], "description": "number only"},
+    },
+}
+
 RESULT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "The Result JSON (DESIGN.md public contract).",
@@ -158,6 +193,8 @@ RESULT_SCHEMA: dict[str, Any] = {
         "fired_rules": {"type": "array", "items": {"type": "object"}},
         "unresolved": {"type": "array", "items": {"type": "object"}},
         "next_questions": {"type": "array", "items": {"type": "string"}},
+        "complete": {"type": "boolean"},
+        "next_step": STEP_SCHEMA,
         "advice": {"type": "array", "items": {"type": "object"}},
         "next_steps": {"type": "array", "items": {"type": "object"}},
         "safety_net": {"type": "array", "items": {"type": "object"}},
@@ -189,7 +226,8 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "No assessment with this id.",
         413: "The body is larger than the limit (field `(body)`).",
         415: "The body is not application/json.",
-        422: "The intake is invalid; `field` names the problem (e.g. `answers.age`).",
+        422: "The intake is invalid; `field` names the problem (e.g. `answers.age`, "
+        "`asked_steps[0]`).",
     }
     return {
         code: {"description": text[code], "content": {JSON_TYPE: {"schema": ERROR_SCHEMA}}}
@@ -225,15 +263,7 @@ def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
         shared = web(request)
         try:
             document = await _intake_document(request)
-            if (
-                isinstance(document, dict)
-                and document.get("narrative")
-                and narrative_reader_available()
-            ):
-                # Reading free text is real CPU work: keep it off the event loop.
-                triaged = await run_in_threadpool(_triage, shared, document)
-            else:
-                triaged = _triage(shared, document)
+            triaged = await _triage_off_loop(shared, document)
         except RejectedRequestError as exc:
             return exc.response
         return json_response(triaged.assessment.to_json())
@@ -350,5 +380,66 @@ def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
                 ],
             }
         return json_response(document)
+
+    interview_body = intake_schema(kb, max_narrative_chars)
+    interview_body["properties"]["asked_steps"] = {
+        "type": "array",
+        "items": {"enum": list(kb.steps_by_id)},
+        "description": "Ids of the steps already shown (answered or skipped); none is shown "
+        "again. A step whose codes all have an answer (null included) counts as shown.",
+    }
+
+    @router.post(
+        "/interview",
+        summary="The next step of the interview for an intake (nothing is stored)",
+        response_class=Response,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {JSON_TYPE: {"schema": interview_body}},
+            }
+        },
+        responses={
+            200: {
+                "description": "`next_step` (null when nothing left can change the result) "
+                "and the Result JSON of the answers so far",
+                "content": {
+                    JSON_TYPE: {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "next_step": STEP_SCHEMA,
+                                "result": RESULT_SCHEMA,
+                            },
+                        }
+                    }
+                },
+            },
+            **_errors(400, 413, 415, 422),
+        },
+    )
+    async def interview_endpoint(request: Request) -> Response:
+        """Intake JSON (+ ``asked_steps``) in, ``{next_step, result}`` out. Stateless: the
+        same planner as ``backpath assess`` and the web pages, so a kiosk, chat or voice
+        front end runs the same interview."""
+        shared = web(request)
+        try:
+            document = await _intake_document(request)
+            asked: tuple[str, ...] = ()
+            if isinstance(document, dict):
+                document = dict(document)
+                try:
+                    asked = parse_asked_steps(shared.kb, document.pop("asked_steps", None))
+                except IntakeError as exc:
+                    raise RejectedRequestError(error(422, exc.field, exc.message)) from None
+            triaged = await _triage_off_loop(shared, document)
+        except RejectedRequestError as exc:
+            return exc.response
+        assessment = triaged.assessment
+        step = next_step(shared.kb, triaged.intake, asked, assessment)
+        shown = None if step is None else step_json(shared.kb, step, assessment.language)
+        result = assessment.to_json()
+        result["next_step"] = shown
+        return json_response({"next_step": shown, "result": result})
 
     return router

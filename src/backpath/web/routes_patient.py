@@ -3,22 +3,31 @@
 Works without JavaScript: every step is a server-rendered form that posts back and is
 redirected (post/redirect/get). The answers live in a server-side draft, so nothing is lost
 on a validation error or a back button. The routes only translate; the core decides.
+
+An emergency stops everything at once: the moment a page's answers make the draft an
+emergency, the assessment is stored (and audited) - so it is on the clinic's worklist even if
+the person then closes the tab - before the emergency screen is shown. Going on and finishing
+updates that same stored assessment. With JavaScript, ticking an answer that makes it an
+emergency submits the page at once (``data-emergency-if-yes`` marks such answers; the
+``/check`` address answers for combinations of answers on the page).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from backpath.errors import IntakeError, ScoringError
 from backpath.intake import Intake
 from backpath.store import assessments, audit, drafts
 from backpath.store.audit import Actor
 from backpath.store.models import Draft
+from backpath.triage import Assessment
 from backpath.vocabulary import Urgency
 from backpath.web.i18n import choose_language
 from backpath.web.intake import (
@@ -27,15 +36,18 @@ from backpath.web.intake import (
     OFFERED_INSTRUMENTS,
     DraftState,
     Page,
+    Question,
+    Submission,
     answer_state,
     form_lists,
     instrument_items,
     read_instrument,
     read_page,
     visible,
+    yes_answers,
 )
 from backpath.web.pages import render, web, words_for
-from backpath.web.present import patient_result
+from backpath.web.present import PatientResult, patient_result
 from backpath.web.security import csrf_ok
 from backpath.web.triage import narrative_reader_available, triage
 
@@ -43,6 +55,13 @@ router = APIRouter(include_in_schema=False)
 
 DRAFT_KEY = "draft"
 NARRATIVE_URL = "/intake/anything-else"
+EMERGENCY_URL = "/intake/emergency"
+# The id of the intake pages' main form: the language selector in the header belongs to it,
+# so that changing the language keeps what is on the page (templates/base.html).
+PAGE_FORM = "page-form"
+# The rule that fires for a person younger than the tool is made for (pathway.yaml): the
+# pages then say that the tool is for adults and that a doctor should check them.
+ADULTS_ONLY_RULE = "outside_scope_under_16"
 
 
 def section_url(page_id: str) -> str:
@@ -63,13 +82,101 @@ def _total_pages(request: Request, language: str) -> int:
     return web(request).questionnaire.total + extra
 
 
-def _is_emergency(request: Request, state: DraftState, language: str) -> bool:
+def _quick(
+    request: Request,
+    state: DraftState,
+    language: str,
+    answers: Mapping[str, Any] | None = None,
+) -> Assessment:
+    """The core's assessment of the draft's answers (``answers`` instead, when given),
+    without the narrative and the questionnaires: what the pages decide on between steps."""
     shared = web(request)
     data = {**state.intake_json(), "language": language}
     data.pop("narrative", None)
     data.pop("instruments", None)
+    if answers is not None:
+        data["answers"] = dict(answers)
+    return triage(data, shared.kb, shared.settings.max_narrative_chars).assessment
+
+
+def _is_emergency(request: Request, state: DraftState, language: str) -> bool:
+    return _quick(request, state, language).urgency is Urgency.EMERGENCY
+
+
+def _emergency_answers(
+    request: Request, questions: Sequence[Question], state: DraftState, language: str
+) -> dict[str, frozenset[str]]:
+    """Per question, the form values that - chosen with the answers so far - would make the
+    result an emergency (shown as ``data-emergency-if-yes`` for app.js)."""
+    answers = state.intake_json()["answers"]
+    marks: dict[str, frozenset[str]] = {}
+    for question in questions:
+        values = frozenset(
+            form_value
+            for form_value, value in yes_answers(question, state)
+            if _quick(request, state, language, {**answers, question.code: value}).urgency
+            is Urgency.EMERGENCY
+        )
+        if values:
+            marks[question.code] = values
+    return marks
+
+
+def _page_alerts(request: Request, state: DraftState, language: str) -> dict[str, Any]:
+    """What every intake page shows above its questions: the red emergency banner (the
+    instruction and the call button) while the answers make it an emergency, and the
+    "this is for adults" notice for a person under 16."""
+    assessment = _quick(request, state, language)
+    alert: PatientResult | None = None
+    if assessment.urgency is Urgency.EMERGENCY:
+        alert = patient_result(
+            assessment.to_json(), web(request).kb, language, only_urgency=Urgency.EMERGENCY
+        )
+    under_16 = any(fired.rule.id == ADULTS_ONLY_RULE for fired in assessment.fired)
+    return {"alert": alert, "adults_only": under_16, "page_form": PAGE_FORM}
+
+
+def _take_language(request: Request, form: Mapping[str, list[str]]) -> bool:
+    """Switch to the language chosen in the header when it came with a page's form (the
+    selector belongs to the page's form); True when it changed."""
+    asked = form.get("lang", [""])[0]
+    kb = web(request).kb
+    if asked in kb.languages and asked != choose_language(request, kb):
+        request.session["lang"] = asked
+        return True
+    return False
+
+
+def _store_emergency(request: Request, db: Session, state: DraftState, language: str) -> None:
+    """Store the draft as it is now (the same call as finishing), or update the assessment
+    stored earlier; audited. Sets ``state.stored_id``."""
+    shared = web(request)
+    data = {**state.intake_json(), "language": language}
     triaged = triage(data, shared.kb, shared.settings.max_narrative_chars)
-    return triaged.assessment.urgency is Urgency.EMERGENCY
+    intake = triaged.intake.to_json()
+    result = triaged.assessment.to_json()
+    actor = Actor("patient", _client(request))
+    row = assessments.get_assessment(db, state.stored_id) if state.stored_id else None
+    if row is None:
+        saved = assessments.save_assessment(
+            db,
+            intake=intake,
+            result=result,
+            channel="web",
+            narrative_read=triaged.narrative_read,
+            episode_id=state.episode_id,
+        )
+        state.stored_id = saved.assessment.id
+        detail = {"urgency": saved.assessment.urgency, "channel": "web", "stage": "emergency"}
+        audit.record(db, actor, "create", "assessment", saved.assessment.id, detail)
+        return
+    if row.intake == intake:
+        return
+    assessments.update_assessment(
+        db, row, intake=intake, result=result, narrative_read=triaged.narrative_read
+    )
+    detail = {"urgency": row.urgency, "channel": "web", "stage": "answers"}
+    audit.record(db, actor, "update", "assessment", row.id, detail)
 
 
 def _instrument_due(request: Request, state: DraftState, language: str) -> str | None:
@@ -144,24 +251,30 @@ async def start(request: Request) -> Response:
     return _redirect(section_url(shared.questionnaire.first.id))
 
 
-@router.get("/intake/emergency")
+@router.get(EMERGENCY_URL)
 def emergency(request: Request) -> Response:
-    """The unmissable screen shown the moment an emergency rule fires."""
+    """The unmissable screen shown the moment the answers make it an emergency (already
+    stored by then): the rule's own first instruction and one big call button."""
     shared = web(request)
     state = _read_state(request)
     if state is None:
         return _redirect("/?expired=1")
     words = words_for(request)
-    data = {**state.intake_json(), "language": words.language}
-    data.pop("narrative", None)
-    result = triage(data, shared.kb, shared.settings.max_narrative_chars).assessment.to_json()
-    view = patient_result(result, shared.kb, words.language, only_urgency=Urgency.EMERGENCY)
-    return render(request, "emergency.html", words=words, result=view)
+    assessment = _quick(request, state, words.language)
+    if assessment.urgency is not Urgency.EMERGENCY:
+        # Answers changed since (or an old bookmark): back to the questions.
+        return _redirect(section_url(state.resume or shared.questionnaire.first.id))
+    view = patient_result(
+        assessment.to_json(), shared.kb, words.language, only_urgency=Urgency.EMERGENCY
+    )
+    return render(
+        request, "emergency.html", words=words, result=view, sent=state.stored_id is not None
+    )
 
 
-@router.post("/intake/emergency")
+@router.post(EMERGENCY_URL)
 async def emergency_choice(request: Request) -> Response:
-    """Continue the questions, or finish now and see the result."""
+    """Show my result (finish now), or continue the questions."""
     form, ok = await _form(request)
     if not ok:
         return _expired(request)
@@ -183,13 +296,14 @@ def narrative_page(request: Request) -> Response:
     due = _instrument_due(request, state, choose_language(request, web(request).kb))
     if due is not None:
         return _redirect(instrument_url(due))
-    return _render_narrative(request, state.narrative or "", None)
+    return _render_narrative(request, state, state.narrative or "", None)
 
 
 def _render_narrative(
-    request: Request, narrative: str, error: str | None, status_code: int = 200
+    request: Request, state: DraftState, narrative: str, error: str | None, status_code: int = 200
 ) -> Response:
-    total = _total_pages(request, choose_language(request, web(request).kb))
+    language = choose_language(request, web(request).kb)
+    total = _total_pages(request, language)
     return render(
         request,
         "narrative.html",
@@ -199,6 +313,7 @@ def _render_narrative(
         nlp_available=narrative_reader_available(),
         number=total,
         total=total,
+        **_page_alerts(request, state, language),
     )
 
 
@@ -209,14 +324,19 @@ async def narrative_submit(request: Request) -> Response:
     if not ok:
         return _expired(request)
     shared = web(request)
+    _take_language(request, form)
+    nav = form.get("nav", [""])[0]
     text = form.get("narrative", [""])[0].replace("\r\n", "\n")
     limit = shared.settings.max_narrative_chars
     try:
         Intake.from_json({"narrative": text}, max_narrative_chars=limit)
     except IntakeError:
         words = words_for(request)
+        state = _read_state(request)
+        if state is None:
+            return _redirect("/?expired=1")
         return _render_narrative(
-            request, text, words("error_narrative_too_long", max=limit), status_code=422
+            request, state, text, words("error_narrative_too_long", max=limit), status_code=422
         )
     with shared.store.session() as db:
         loaded = _load(request, db)
@@ -225,7 +345,9 @@ async def narrative_submit(request: Request) -> Response:
         draft, state = loaded
         state.narrative = text if text.strip() else None
         drafts.save_draft(db, draft, state.to_json())
-    if form.get("nav", [""])[0] == "back":
+    if nav == "language":  # the header's "Change" button: the text is kept, same page
+        return _redirect(NARRATIVE_URL)
+    if nav == "back":
         offered = _offered(state)
         if offered:
             return _redirect(instrument_url(offered[-1]))
@@ -269,6 +391,7 @@ def _render_instrument(
         error=error,
         number=total - 1,
         total=total,
+        **_page_alerts(request, state, language),
     )
 
 
@@ -284,7 +407,10 @@ async def instrument_submit(request: Request, instrument_id: str) -> Response:
 
     shared = web(request)
     instrument = get_instrument(instrument_id)
+    switched = _take_language(request, form)
     nav = form.get("nav", [""])[0]
+    if nav == "language":  # the header's "Change" button (or Enter): keep the answers
+        nav = "stay" if switched else "next"
     choices, scores = read_instrument(instrument, form)
     with shared.store.session() as db:
         loaded = _load(request, db)
@@ -312,11 +438,17 @@ async def instrument_submit(request: Request, instrument_id: str) -> Response:
         drafts.save_draft(db, draft, state.to_json())
     if nav == "back":
         return _redirect(section_url(shared.questionnaire.pages[-1].id))
+    if nav == "stay":
+        return _redirect(instrument_url(instrument_id))
     return _redirect(NARRATIVE_URL)
 
 
 def _finish(request: Request) -> Response:
-    """Triage the draft, store it with its audit row, commit, then show the result."""
+    """Triage the draft, store it with its audit row, commit, then show the result.
+
+    An intake already stored as an emergency is updated (one row on the worklist, not two),
+    with a new patient token for the result link.
+    """
     shared = web(request)
     language = choose_language(request, shared.kb)
     with shared.store.session() as db:
@@ -326,22 +458,30 @@ def _finish(request: Request) -> Response:
         draft, state = loaded
         data = {**state.intake_json(), "language": language}
         triaged = triage(data, shared.kb, shared.settings.max_narrative_chars)
-        saved = assessments.save_assessment(
-            db,
-            intake=triaged.intake.to_json(),
-            result=triaged.assessment.to_json(),
-            channel="web",
-            narrative_read=triaged.narrative_read,
-            episode_id=state.episode_id,
-        )
-        audit.record(
-            db,
-            Actor("patient", _client(request)),
-            "create",
-            "assessment",
-            saved.assessment.id,
-            {"urgency": saved.assessment.urgency, "channel": "web"},
-        )
+        actor = Actor("patient", _client(request))
+        stored = assessments.get_assessment(db, state.stored_id) if state.stored_id else None
+        if stored is not None:
+            saved = assessments.update_assessment(
+                db,
+                stored,
+                intake=triaged.intake.to_json(),
+                result=triaged.assessment.to_json(),
+                narrative_read=triaged.narrative_read,
+                rotate_token=True,
+            )
+            detail = {"urgency": stored.urgency, "channel": "web", "stage": "finished"}
+            audit.record(db, actor, "update", "assessment", stored.id, detail)
+        else:
+            saved = assessments.save_assessment(
+                db,
+                intake=triaged.intake.to_json(),
+                result=triaged.assessment.to_json(),
+                channel="web",
+                narrative_read=triaged.narrative_read,
+                episode_id=state.episode_id,
+            )
+            detail = {"urgency": saved.assessment.urgency, "channel": "web"}
+            audit.record(db, actor, "create", "assessment", saved.assessment.id, detail)
         drafts.delete_draft(db, draft)
     request.session.pop(DRAFT_KEY, None)
     return _redirect(f"/r/{saved.patient_token}")
@@ -371,7 +511,12 @@ def _render_section(
     status_code: int = 200,
 ) -> Response:
     shared = web(request)
+    language = choose_language(request, shared.kb)
     questions = visible(page, state)
+    alerts = _page_alerts(request, state, language)
+    # Answers that would make it an emergency are marked for app.js, which then submits the
+    # page at once; not while it already is one (the banner is up, nothing to interrupt).
+    marks = {} if alerts["alert"] else _emergency_answers(request, questions, state, language)
     return render(
         request,
         "section.html",
@@ -384,13 +529,33 @@ def _render_section(
         page_findings={q.code: q.finding for q in page.questions},
         more=more,
         number=page.number,
-        total=_total_pages(request, choose_language(request, shared.kb)),
+        total=_total_pages(request, language),
+        marks=marks,
+        check_url=None if alerts["alert"] else section_url(page.id) + "/check",
+        **alerts,
     )
+
+
+def _next_target(page: Page, nav: str, submission: Submission, request: Request) -> tuple[str, str]:
+    """Where a submitted page goes (address) and the page to come back to after the
+    emergency screen."""
+    questionnaire = web(request).questionnaire
+    if nav == "stay":  # app.js sent the page because an answer may be an emergency
+        more = "?more=1" if submission.newly_offered else ""
+        return section_url(page.id) + more, page.id
+    if nav == "back":
+        before = questionnaire.before(page)
+        return (section_url(before) if before else "/"), before or page.id
+    if submission.newly_offered:
+        return section_url(page.id) + "?more=1", page.id
+    after = questionnaire.after(page)
+    return section_url(after), after
 
 
 @router.post("/intake/section/{page_id}")
 async def section_submit(request: Request, page_id: str) -> Response:
-    """Read one section, keep every valid answer, and move on (or show the emergency)."""
+    """Read one section, keep every valid answer, and move on - or, the moment the answers
+    make it an emergency, store the assessment and show the emergency screen."""
     shared = web(request)
     page = shared.questionnaire.page(page_id)
     if page is None:
@@ -398,40 +563,59 @@ async def section_submit(request: Request, page_id: str) -> Response:
     form, ok = await _form(request)
     if not ok:
         return _expired(request)
+    switched = _take_language(request, form)
+    nav = form.get("nav", [""])[0]
+    if nav == "language":
+        # The header's "Change" button belongs to this form so that the answers are kept;
+        # it is also the form's first button, which Enter in a text box presses: with the
+        # language unchanged that means Next.
+        nav = "stay" if switched else "next"
     words = words_for(request)
     with shared.store.session() as db:
         loaded = _load(request, db)
         if loaded is None:
             return _redirect("/?expired=1")
-        draft, state = loaded
-        submission = read_page(page, form, state, words)
+        draft, before = loaded
+        was_emergency = _is_emergency(request, before, words.language)
+        submission = read_page(page, form, before, words)
         state = submission.state
-        if submission.errors:
+        emergency_now = _is_emergency(request, state, words.language)
+        if emergency_now:
+            # Stored (or the stored emergency updated) before anything is shown.
+            _store_emergency(request, db, state, words.language)
+        interrupt = emergency_now and not was_emergency
+        if submission.errors and not interrupt:
             drafts.save_draft(db, draft, state.to_json())
             return _render_section(
                 request, page, state, submission.raw, submission.errors, False, status_code=422
             )
-        going_back = form.get("nav", [""])[0] == "back"
-        if submission.newly_offered and not going_back:
-            target = section_url(page.id) + "?more=1"
-            resume = page.id
-        elif going_back:
-            before = shared.questionnaire.before(page)
-            target = section_url(before) if before else "/"
-            resume = before or page.id
-        else:
-            resume = shared.questionnaire.after(page)
-            target = section_url(resume)
-        if (
-            page.section.safety_screen
-            and not state.emergency_shown
-            and _is_emergency(request, state, words.language)
-        ):
+        target, resume = _next_target(page, nav, submission, request)
+        if interrupt:
             state.emergency_shown = True
-            state.resume = resume
-            target = "/intake/emergency"
+            state.resume = page.id if submission.errors else resume
+            target = EMERGENCY_URL
         drafts.save_draft(db, draft, state.to_json())
     return _redirect(target)
+
+
+@router.post("/intake/section/{page_id}/check")
+async def section_check(request: Request, page_id: str) -> Response:
+    """For app.js: would the page's answers as they are on screen (not saved) make it an
+    emergency now? ``{"emergency": true}`` means: submit the page. Nothing is stored here."""
+    shared = web(request)
+    page = shared.questionnaire.page(page_id)
+    if page is None:
+        return JSONResponse({"emergency": False}, status_code=404)
+    form, ok = await _form(request)
+    state = _read_state(request) if ok else None
+    if state is None:
+        return JSONResponse({"emergency": False}, status_code=403 if not ok else 404)
+    words = words_for(request)
+    now = read_page(page, form, state, words).state
+    interrupt = _is_emergency(request, now, words.language) and not _is_emergency(
+        request, state, words.language
+    )
+    return JSONResponse({"emergency": interrupt}, headers={"cache-control": "no-store"})
 
 
 # ---------------------------------------------------------------- the result
@@ -474,6 +658,9 @@ def _render_result(request: Request, token: str, template: str, print_view: bool
         row=row,
         token=token,
         result=patient_result(row.result, shared.kb, words.language),
+        adults_only=any(
+            fired.get("id") == ADULTS_ONLY_RULE for fired in row.result.get("fired_rules", [])
+        ),
         narrative_unread=bool(row.intake.get("narrative")) and not row.narrative_read,
         private_link=f"{str(request.base_url).rstrip('/')}/r/{token}",
         print_view=print_view,

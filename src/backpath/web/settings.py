@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -13,6 +14,13 @@ from backpath.store import default_database_url
 SECRET_KEY_ENV = "BACKPATH_SECRET_KEY"
 SECURE_COOKIES_ENV = "BACKPATH_SECURE_COOKIES"
 DATA_DIR_ENV = "BACKPATH_DATA_DIR"
+# CDS Hooks / FHIR (docs/interop.md): browser origins allowed by CORS (comma-separated),
+# trusted CDS clients (JSON object: issuer -> JWK Set URL or inline JWK Set), FHIR servers
+# the CDS service may query (comma-separated base URLs), and the public base URL (JWT aud).
+CDS_CORS_ORIGINS_ENV = "BACKPATH_CDS_CORS_ORIGINS"
+CDS_ISSUERS_ENV = "BACKPATH_CDS_ISSUERS"
+CDS_FHIR_SERVERS_ENV = "BACKPATH_CDS_FHIR_SERVERS"
+PUBLIC_URL_ENV = "BACKPATH_PUBLIC_URL"
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,12 @@ class Settings:
     login_max_failures_per_user: int = 5
     login_max_failures_per_client: int = 20
     session_cookie: str = "backpath_session"
+    # CDS Hooks and FHIR (docs/interop.md). No issuers: the CDS service does not
+    # authenticate its clients (development only). No FHIR servers: it never queries one.
+    cds_cors_origins: tuple[str, ...] = ()
+    cds_issuers: tuple[tuple[str, str], ...] = ()
+    cds_fhir_servers: tuple[str, ...] = ()
+    public_url: str | None = None
 
 
 def load_secret_key(data_dir: Path) -> str:
@@ -53,6 +67,25 @@ def load_secret_key(data_dir: Path) -> str:
     return key
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
+def _env_issuers() -> tuple[tuple[str, str], ...]:
+    """``$BACKPATH_CDS_ISSUERS``: ``{"https://ehr.example/": "https://ehr.example/jwks"}``;
+    a value may also be a JWK Set object (kept as JSON text)."""
+    raw = os.environ.get(CDS_ISSUERS_ENV, "").strip()
+    if not raw:
+        return ()
+    document = json.loads(raw)
+    if not isinstance(document, dict):
+        raise ValueError(f"{CDS_ISSUERS_ENV} must be a JSON object: issuer -> JWK Set")
+    return tuple(
+        (str(iss), value if isinstance(value, str) else json.dumps(value))
+        for iss, value in document.items()
+    )
+
+
 def settings_from_env(
     database_url: str | None = None,
     data_dir: Path | None = None,
@@ -67,4 +100,8 @@ def settings_from_env(
         secret_key=load_secret_key(folder),
         data_dir=folder,
         secure_cookies=secure_cookies,
+        cds_cors_origins=_env_list(CDS_CORS_ORIGINS_ENV),
+        cds_issuers=_env_issuers(),
+        cds_fhir_servers=_env_list(CDS_FHIR_SERVERS_ENV),
+        public_url=os.environ.get(PUBLIC_URL_ENV) or None,
     )

@@ -40,7 +40,75 @@
     paint();
   }
 
+  // An emergency stops everything at once. Ticking an answer the server marked
+  // data-emergency-if-yes sends the page straight away; any other change asks the page's
+  // check address whether the answers on screen together make it an emergency, and if so
+  // sends the page. The server then stores the assessment and shows the emergency screen.
+  // Arrow keys moving through a radio group do not send anything (Next still checks).
+  function emergencyInterrupt(form) {
+    var checkUrl = form.getAttribute("data-check-url");
+    var viaArrow = false;
+    var sent = false;
+    var timer = null;
+    var asked = 0;
+    function send() {
+      if (sent) return;
+      sent = true;
+      var nav = document.createElement("input");
+      nav.type = "hidden";
+      nav.name = "nav";
+      nav.value = "stay";
+      nav.setAttribute("data-interrupt", "");
+      form.appendChild(nav);
+      HTMLFormElement.prototype.submit.call(form);
+    }
+    function check() {
+      if (!checkUrl || !window.fetch || !window.URLSearchParams || !window.FormData) return;
+      var mine = ++asked;
+      fetch(checkUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json" },
+        body: new URLSearchParams(new FormData(form)).toString()
+      })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (answer) { if (answer && answer.emergency && mine === asked) send(); })
+        .catch(function () { /* Next still checks on the server */ });
+    }
+    form.addEventListener("keydown", function (event) {
+      viaArrow = /^Arrow/.test(event.key || "");
+    });
+    form.addEventListener("pointerdown", function () { viaArrow = false; });
+    form.addEventListener("change", function (event) {
+      var input = event.target;
+      if (!input || !input.name || input.name === "lang") return;
+      if (viaArrow) {
+        // Moving through a radio group: nothing is sent now, not even a check already
+        // waiting or on its way (it would read the answer passed over). Next still checks.
+        viaArrow = false;
+        clearTimeout(timer);
+        asked++;
+        return;
+      }
+      if (input.checked && input.hasAttribute("data-emergency-if-yes")) {
+        send();
+        return;
+      }
+      clearTimeout(timer);
+      timer = setTimeout(check, 120);
+    });
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) return;
+      sent = false;
+      var old = form.querySelector("input[data-interrupt]");
+      if (old) old.parentNode.removeChild(old);
+    });
+  }
+
   ready(function () {
+    var forms = document.querySelectorAll("form[data-check-url]");
+    for (var f = 0; f < forms.length; f++) emergencyInterrupt(forms[f]);
+
     var maps = document.querySelectorAll(".body-map[data-for]");
     for (var i = 0; i < maps.length; i++) bodyMap(maps[i]);
 

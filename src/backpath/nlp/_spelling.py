@@ -1,0 +1,158 @@
+"""Typos and slang spellings of the red-flag words (issue 11).
+
+A word is only ever changed when the reader does not know it: a correct word (in the
+English vocabulary, the lexicon, spaCy's stop words and contractions, or ``not_typos``) is
+never touched, so no fuzzy match can land inside or instead of a longer correct word. An
+unknown word is then
+
+1. looked up in ``spelling.yaml`` ``corrections`` (written by hand, any length:
+   "cnat" -> "can't", "wen" -> "when", "bak" -> "back"), or read with its dropped g
+   ("killin" -> "killing") when that is a known word;
+2. otherwise, when it has 5 or more letters, matched with rapidfuzz against the words of
+   the red-flag phrases (the lexicon entries whose codes are red flags), with guards:
+
+   * 5-7 letters: one edit, 8 or more letters: two edits, where an edit is an omitted or
+     extra letter, two swapped neighbours, or a substitution by a neighbouring key or by
+     another vowel ("crossing" is not a typo of "crushing");
+   * the first letter is the same (or the first two are swapped);
+   * candidates have 5 or more letters too, and the length differs by at most the edits;
+   * one best candidate only: two different words equally close are left alone (variants
+     of one word, such as "numbness" and the lexicon's "numbnes", count as one).
+
+Everything else is left as written: short words are matched exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Levenshtein
+
+from backpath.nlp._normalise import collapse_repeats, has_repeats
+
+MIN_FUZZY_LETTERS = 5
+TWO_EDIT_LETTERS = 8
+_VOWELS = frozenset("aeiouy")
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _neighbours() -> dict[str, frozenset[str]]:
+    """Keys next to each letter on a QWERTY keyboard (same row and the rows around)."""
+    position = {key: (row, col) for row, keys in enumerate(_ROWS) for col, key in enumerate(keys)}
+    out: dict[str, frozenset[str]] = {}
+    for key, (row, col) in position.items():
+        out[key] = frozenset(
+            other
+            for other, (r, c) in position.items()
+            if other != key and abs(r - row) <= 1 and abs((c + 0.5 * r) - (col + 0.5 * row)) <= 1
+        )
+    return out
+
+
+_NEAR = _neighbours()
+
+
+def plausible_edits(word: str, candidate: str) -> bool:
+    """Every substitution between ``word`` and ``candidate`` is a typing slip: a
+    neighbouring key, a vowel for another vowel, or half of two swapped neighbours.
+    Omitted and extra letters are always plausible ("numbess", "numbbness")."""
+    for op in Levenshtein.editops(word, candidate):
+        if op.tag != "replace":
+            continue
+        i, j = op.src_pos, op.dest_pos
+        typed, meant = word[i], candidate[j]
+        if typed in _VOWELS and meant in _VOWELS:
+            continue
+        if typed in _NEAR.get(meant, frozenset()):
+            continue
+        swapped = (
+            i + 1 < len(word)
+            and j + 1 < len(candidate)
+            and word[i] == candidate[j + 1]
+            and word[i + 1] == candidate[j]
+        ) or (i > 0 and j > 0 and word[i] == candidate[j - 1] and word[i - 1] == candidate[j])
+        if not swapped:
+            return False
+    return True
+
+
+class Speller:
+    """Corrects the unknown words of a narrative towards the red-flag vocabulary."""
+
+    def __init__(
+        self,
+        known: Iterable[str],
+        targets: Iterable[str],
+        corrections: Mapping[str, str],
+    ) -> None:
+        self.known = frozenset(known)
+        self.corrections = dict(corrections)
+        by_letter: dict[str, list[str]] = {}
+        for word in sorted(set(targets)):
+            if len(word) >= MIN_FUZZY_LETTERS and word.isalpha():
+                by_letter.setdefault(word[0], []).append(word)
+        self._by_letter = by_letter
+        self._cache: dict[str, str | None] = {}
+
+    def is_known(self, word: str) -> bool:
+        return word in self.known
+
+    def __call__(self, word: str) -> str | None:
+        """The replacement of one lower-case word, or None to keep it as written."""
+        if word in self.known:
+            return None
+        cached = self._cache.get(word, "")
+        if cached != "":
+            return cached
+        result = self._correct(word)
+        if len(self._cache) < 20_000:
+            self._cache[word] = result
+        return result
+
+    def _correct(self, word: str) -> str | None:
+        written = word
+        if has_repeats(word):
+            word = collapse_repeats(word, self.is_known)
+            if word in self.known:
+                return word
+        if word in self.corrections:
+            return self.corrections[word]
+        if word.endswith("in") and word + "g" in self.known:
+            return word + "g"  # a dropped g: "peein", "tinglin", "killin"
+        fuzzy = self.fuzzy(word)
+        if fuzzy is not None:
+            return fuzzy
+        return word if word != written else None
+
+    def fuzzy(self, word: str) -> str | None:
+        """The one red-flag word within the allowed edits of ``word``, if there is one."""
+        if len(word) < MIN_FUZZY_LETTERS or not word.isalpha():
+            return None
+        edits = 2 if len(word) >= TWO_EDIT_LETTERS else 1
+        choices = list(self._by_letter.get(word[0], ()))
+        if word[1] != word[0]:
+            choices += [c for c in self._by_letter.get(word[1], ()) if c[1] == word[0]]
+        choices = [c for c in choices if abs(len(c) - len(word)) <= edits]
+        if not choices:
+            return None
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=edits, limit=None)
+        if not found:
+            return None
+        best = min(distance for _, distance, _ in found)
+        winners = sorted(
+            {
+                choice
+                for choice, distance, _ in found
+                if distance == best and plausible_edits(word, choice)
+            }
+        )
+        if len(winners) > 1 and all(
+            OSA.distance(one, other) <= 1 for one in winners for other in winners
+        ):
+            # Variants of one word (the lexicon also lists common misspellings such as
+            # "numbnes"): the longest is the word itself.
+            winners = [max(winners, key=lambda word: (len(word), word))]
+        if len(winners) != 1:
+            return None
+        return winners[0]

@@ -1,0 +1,198 @@
+"""One interview for every front end: the planner, ``backpath assess`` and
+``POST /api/v1/interview`` ask the same steps in the same order for the same answers.
+
+Cases from ``tests/cases`` are replayed with the benchmark's simulated patient, who gives
+nothing up front (age and sex are asked like everything else): through the planner
+(``next_step``), through the terminal (CliRunner with the patient's replies typed in, read
+back from what the terminal printed and from the saved intake), and through the JSON
+endpoint (TestClient, ``asked_steps`` sent back each time).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from backpath.cli import app as cli
+from backpath.intake import Intake
+from backpath.kb import KnowledgeBase, load_knowledge
+from backpath.kb.schema import StepDef
+from backpath.triage import assess
+from backpath.triage.interview import next_step
+from backpath.vocabulary import FindingType, Urgency
+from tests.triage.test_interview_replay import interview_replay
+from tests.web._support import make_app
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
+# Every urgency, a checklist answered "not sure", follow-ups, the sex question, a fall.
+CASE_IDS = [
+    "ces_saddle_numbness_new",
+    "fracture_minor_fall_age_65",
+    "infection_fever_without_risk_factor",
+    "infection_kidney_transplant_no_fever",
+    "v2_unsure_night_pain_only_35m",
+    "v2_infection_methotrexate_chronic_5y_60f",
+    "self_care_acute_low_back_pain",
+    "v2_control_self_care_not_pregnant_31f",
+    "sciatica_office_worker_38_ten_days",
+    "v2_hip_fall_cannot_stand_thigh_pain_84f",
+    "v2_brain_facial_droop_aphasia_55m",
+    "v2_preg_postpartum_fever_after_epidural_31f",
+]
+
+
+def _cases() -> list[tuple[str, dict[str, Any]]]:
+    """The chosen cases, replayable ones only."""
+    found = []
+    for path in sorted(CASES.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if data.get("id", path.stem) in CASE_IDS and not data.get("replay_skip"):
+            found.append((str(data.get("id", path.stem)), data["intake"]))
+    return found
+
+
+SELECTED = _cases()
+
+
+def test_every_chosen_case_is_replayed() -> None:
+    assert sorted(case_id for case_id, _ in SELECTED) == sorted(CASE_IDS)
+
+
+def _patient(intake: dict[str, Any]) -> Any:
+    return interview_replay.SimulatedPatient(intake)
+
+
+def _planner(kb: KnowledgeBase, intake: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The reference: the planner with the simulated patient, nothing given up front."""
+    patient = _patient(intake)
+    answers: dict[str, Any] = {}
+    asked: list[str] = []
+    while (step := next_step(kb, answers, asked)) is not None:
+        asked.append(step.id)
+        answers.update(patient.answer_step(kb, step))
+        current = assess(Intake.from_json({"answers": answers}), kb)
+        if current.urgency is Urgency.EMERGENCY:
+            break
+    return asked, answers
+
+
+def _typed(kb: KnowledgeBase, step: StepDef, reply: dict[str, Any]) -> list[str]:
+    """What the person types at the terminal for the simulated patient's reply."""
+    if step.kind == "checklist":
+        values = [reply[code] for code in step.codes]
+        if all(value is None for value in values):
+            # "not sure"; a checklist with plainer words is asked once more.
+            again = any(kb.findings[code].unsure_help for code in step.codes)
+            return ["?", "?"] if again else ["?"]
+        ticked = [str(i) for i, code in enumerate(step.codes, start=1) if reply[code] is True]
+        return [" ".join(ticked) or "0"]
+    finding = kb.findings[step.codes[0]]
+    value = reply.get(finding.code)
+    if value is None:
+        return ["", ""] if finding.unsure_help else [""]
+    if finding.type is FindingType.BOOLEAN:
+        return ["y" if value else "n"]
+    if finding.type is FindingType.INTEGER:
+        return [str(value)]
+    if finding.type is FindingType.CHOICE:
+        return [str(finding.allowed_values.index(value) + 1)]
+    return [" ".join(str(finding.allowed_values.index(v) + 1) for v in value)]
+
+
+def _signature(kb: KnowledgeBase, step: StepDef) -> str:
+    """Words only this step prints: its first question (a checklist's first item)."""
+    return kb.findings[step.codes[0]].question
+
+
+def _terminal(
+    kb: KnowledgeBase, intake: dict[str, Any], steps: list[str], tmp_path: Path
+) -> tuple[list[str], dict[str, Any], str]:
+    """Type the patient's replies to ``steps`` into ``backpath assess``; return the steps it
+    showed (in the order it printed them), the answers it saved, and check its result.
+
+    A number or choice the patient skips is typed as Enter, which the terminal keeps as
+    "not sure" (null).
+    """
+    patient = _patient(intake)
+    script: list[str] = []
+    answers: dict[str, Any] = {}
+    for step_id in steps:
+        step = kb.steps_by_id[step_id]
+        reply = dict.fromkeys(step.codes) | patient.answer_step(kb, step)
+        answers.update(reply)
+        script += _typed(kb, step, reply)
+    final = assess(Intake.from_json({"answers": answers}), kb)
+    if final.urgency is not Urgency.EMERGENCY:
+        script.append("n")  # no STarT Back
+    saved = tmp_path / "intake.json"
+    result = CliRunner().invoke(
+        cli,
+        ["assess", "--save", str(saved)],
+        input="\n".join(script) + "\n",
+        env={"COLUMNS": "4000"},
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    shown = sorted(
+        (out.index(_signature(kb, step)), step.id)
+        for step in kb.steps
+        if _signature(kb, step) in out
+    )
+    assert kb.urgencies[final.urgency].headline.upper() in out
+    return [step_id for _, step_id in shown], json.loads(saved.read_text())["answers"], answers
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    app, store = make_app(tmp_path_factory.mktemp("interview"))
+    with TestClient(app) as client:
+        yield client
+    store.dispose()
+
+
+def _endpoint(
+    kb: KnowledgeBase, client: TestClient, intake: dict[str, Any]
+) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """The interview over ``POST /api/v1/interview``."""
+    patient = _patient(intake)
+    answers: dict[str, Any] = {}
+    asked: list[str] = []
+    while True:
+        response = client.post("/api/v1/interview", json={"answers": answers, "asked_steps": asked})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["result"]["next_step"] == body["next_step"]
+        if body["next_step"] is None:
+            return asked, answers, body["result"]
+        step = kb.steps_by_id[body["next_step"]["id"]]
+        assert body["next_step"]["codes"] == list(step.codes)
+        asked.append(step.id)
+        answers.update(patient.answer_step(kb, step))
+        assert len(asked) <= len(kb.steps)
+
+
+@pytest.mark.parametrize(("case_id", "intake"), SELECTED, ids=[c for c, _ in SELECTED])
+def test_planner_terminal_and_api_ask_the_same_steps(
+    case_id: str, intake: dict[str, Any], api: TestClient, tmp_path: Path
+) -> None:
+    """Same steps, same order, same answers and the same urgency in all three."""
+    kb = load_knowledge()
+    steps, answers = _planner(kb, intake)
+    assert steps, case_id
+
+    terminal_steps, saved, typed = _terminal(kb, intake, steps, tmp_path)
+    assert terminal_steps == steps
+    assert saved == json.loads(json.dumps(typed))
+
+    api_steps, api_answers, result = _endpoint(kb, api, intake)
+    assert api_steps == steps
+    assert api_answers == answers
+    expected = assess(Intake.from_json({"answers": answers}), kb).urgency
+    assert result["urgency"] == expected.value
