@@ -377,3 +377,24 @@ def test_an_emergency_after_600_posts_is_on_the_first_page_the_filter_and_the_cs
     last = signed_in.get("/clinic?page=7")
     assert last.status_code == 200
     assert "Showing 601 to 601 of 601" in last.text
+
+
+def test_worklist_badges_unread_text_and_not_sure_answers(
+    signed_in: TestClient, store: Store
+) -> None:
+    """A row whose own words were not read, or with "not sure" answers, carries a badge."""
+    unread = _store_case(
+        store, {"age": 40, "back_pain": True}, minutes_ago=5, narrative="Ich habe Rückenschmerzen"
+    )
+    unsure = _store_case(store, {"age": 40, "back_pain": True, "saddle_numbness": None}, 4)
+    plain = _store_case(store, {"age": 40, "back_pain": True}, 3)
+    page = signed_in.get("/clinic?status=all")
+
+    def row(row_id: str) -> str:
+        match = re.search(rf'<tr data-assessment="{row_id}".*?</tr>', page.text, re.S)
+        assert match
+        return match.group(0)
+
+    assert 'data-badge="text-unread"' in row(unread)
+    assert 'data-badge="unsure"' in row(unsure)
+    assert 'data-badge=' not in row(plain)

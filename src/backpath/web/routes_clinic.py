@@ -225,7 +225,22 @@ def _row_view(row: StoredAssessment, words: Words) -> dict[str, Any]:
         "age_sex": age_sex,
         "summary": fired[0]["title"] if fired else "",
         "reviewed": row.reviewed_at is not None,
+        "text_unread": _text_unread(row),
+        "unsure": bool(row.result.get("unsure")),
     }
+
+
+def _text_unread(row: StoredAssessment) -> bool:
+    """The patient's own words were not (fully) read: another language, not understood,
+    or danger words the reader could not place. A clinician must read them."""
+    narrative = row.result.get("narrative", {})
+    if not row.intake.get("narrative"):
+        return False
+    return (
+        not row.narrative_read
+        or narrative.get("status") == "not_understood"
+        or "danger_words" in narrative.get("problems", [])
+    )
 
 
 @router.get("")
