@@ -65,7 +65,8 @@ class Intake:
         """Validate a decoded JSON object against the findings vocabulary.
 
         ``age`` and ``sex`` may be given at the top level or in ``answers``; a top-level
-        value wins only when ``answers`` has none. Raises ``IntakeError(field)``.
+        value is used when ``answers`` has none, and one that disagrees with ``answers`` is
+        an ``IntakeError`` on the top-level field. Raises ``IntakeError(field)``.
         """
         from backpath.kb import load_knowledge
 
@@ -85,8 +86,16 @@ class Intake:
             raise IntakeError("answers", "must be an object mapping finding codes to values")
         merged: dict[str, Any] = dict(raw_answers)
         for key in ("age", "sex"):
-            if key in data and data[key] is not None and merged.get(key) is None:
+            if key not in data or data[key] is None:
+                continue
+            if merged.get(key) is None:
                 merged[key] = data[key]
+            elif merged[key] != data[key] or type(merged[key]) is not type(data[key]):
+                # Two different answers to one question: never pick one silently.
+                raise IntakeError(
+                    key,
+                    f"{data[key]!r} disagrees with answers.{key} ({merged[key]!r}); give it once",
+                )
         answers: dict[str, FindingValue] = {}
         unsure: set[str] = set()
         for code, value in merged.items():

@@ -17,7 +17,10 @@ def answer_page(page: Page, answers: Mapping[str, Any]) -> None:
     for code, value in answers.items():
         values = value if isinstance(value, list) else [value]
         for one in values:
-            choice = page.locator(f'input[name="{code}"][value="{one}"]')
+            choice = page.locator(
+                f'input[type="radio"][name="{code}"][value="{one}"], '
+                f'input[type="checkbox"][name="{code}"][value="{one}"]'
+            )
             if choice.count():
                 choice.first.check()
                 continue

@@ -275,3 +275,36 @@ def test_startback_questionnaire_page(
     expect(page.locator("[data-urgency]")).to_have_attribute("data-urgency", "routine")
     scores = {s["instrument"]: s for s in _latest(live_server).result["scores"]}
     assert scores["startback"]["stratum"] == "low"
+
+
+def test_open_questions_link_opens_only_those_questions(
+    page: Page, live_server: LiveServer, axe_source: str, screenshots: Path
+) -> None:
+    """Red-flag questions left blank: the result lists them as still open; its button opens a
+    page of exactly those questions; answering them updates the same assessment."""
+    start_intake(page, live_server.url)
+    finish_intake(page, SELF_CARE)
+    row = _latest(live_server)
+    with live_server.store.session() as db:
+        before = db.query(StoredAssessment).count()
+    unasked = list(row.result["unasked"])
+    assert unasked
+    listed = page.locator("[data-open-question]")
+    expect(listed).to_have_count(len(unasked))
+    assert serious_violations(page, axe_source) == []
+    page.locator('form[action$="/open-questions"] button').click()
+    expect(page).to_have_url(re.compile(r"/intake/open$"))
+    shown = page.locator('input[name="_shown"]').evaluate_all("els => els.map(e => e.value)")
+    assert set(shown) == set(unasked)
+    assert serious_violations(page, axe_source) == []
+    shoot(page, screenshots, "20-open-questions")
+    for choice in page.locator('input[type="radio"][value="no"]').all():
+        choice.check()
+    next_page(page)
+    expect(page.locator("[data-urgency]")).to_have_count(1)
+    expect(page.locator("[data-open-question]")).to_have_count(0)
+    with live_server.store.session() as db:
+        assert db.query(StoredAssessment).count() == before  # the same row, updated
+        updated = db.get(StoredAssessment, row.id)
+        assert updated is not None
+        assert updated.result["unasked"] == []

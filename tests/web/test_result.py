@@ -12,6 +12,7 @@ from backpath.kb import KnowledgeBase
 from backpath.store import Store
 from backpath.store.models import AuditEvent, StoredAssessment
 from backpath.triage import assess
+from backpath.vocabulary import FindingType
 from backpath.web import triage as web_triage
 from tests.web._support import ROUTINE, SELF_CARE, Patient, all_red_flags_no, esc, urgency_of
 
@@ -186,3 +187,70 @@ def test_why_lists_only_the_reasons_for_the_urgency(client: TestClient, kb: Know
     assert urgency_of(page.text) == ["emergency"]
     assert esc(kb.rules_by_id["ces_new_bladder_bowel_saddle_sexual"].spec.patient) in page.text
     assert esc(kb.rules_by_id["seed_leg_symptoms"].spec.patient) not in page.text
+
+
+def test_open_questions_link_opens_exactly_those_questions(
+    client: TestClient, store: Store, kb: KnowledgeBase
+) -> None:
+    """The result lists the questions still open (``unasked``); its link opens a page with
+    exactly those questions (not the whole intake), and answering them updates the same
+    assessment, which then has none open."""
+    page = Patient(client).complete(SELF_CARE)  # every red-flag question left blank
+    with store.session() as db:
+        row = db.query(StoredAssessment).one()
+        unasked = list(row.result["unasked"])
+        first_id = row.id
+    assert unasked, "a journey that skips the red flags leaves questions open"
+    listed = re.findall(r'data-open-question="([a-z_0-9]+)"', page.text)
+    assert listed == [c for c in unasked if c in listed]
+    assert set(listed) == set(unasked)
+    patient = Patient(client)
+    patient.page = page
+    patient.page = client.post(f"{page.url}/open-questions", data={"csrf_token": patient.csrf})
+    assert str(patient.page.url).endswith("/intake/open")
+    assert set(patient.shown()) == set(unasked)
+    assert 'value="30"' not in patient.page.text  # the age question is not asked again
+    # "No" to each yes/no question; the follow-ups (how many days...) then no longer apply.
+    answers = {code: "no" for code in unasked if kb.findings[code].type is FindingType.BOOLEAN}
+    for _ in range(5):
+        if "/intake/open" not in str(patient.page.url):
+            break
+        patient.submit(answers)
+    assert "/r/" in str(patient.page.url)
+    assert "data-open-question" not in patient.page.text
+    with store.session() as db:
+        rows = db.query(StoredAssessment).all()
+        assert [r.id for r in rows] == [first_id]  # one row on the worklist, updated
+        assert rows[0].result["unasked"] == []
+        assert urgency_of(patient.page.text) == [rows[0].urgency]
+        assert rows[0].intake["answers"]["age"] == 30
+        assert all(rows[0].intake["answers"][code] is False for code in answers)
+        assert db.query(AuditEvent).filter(AuditEvent.action == "open_questions").count() == 1
+
+
+def test_no_open_questions_link_when_none_are_open(client: TestClient) -> None:
+    """Everything that could change the result was asked: no open-questions section."""
+    page = Patient(client).complete({**all_red_flags_no(), **SELF_CARE})
+    assert 'id="open-questions"' not in page.text
+
+
+def test_an_emergency_on_the_open_questions_page_is_stored_at_once(
+    client: TestClient, store: Store
+) -> None:
+    """The open-questions page keeps the emergency behaviour: stored before the emergency
+    screen, and "continue" comes back to the open questions."""
+    page = Patient(client).complete(SELF_CARE)
+    patient = Patient(client)
+    patient.page = page
+    patient.page = client.post(f"{page.url}/open-questions", data={"csrf_token": patient.csrf})
+    assert "data-emergency-if-yes" in patient.page.text
+    patient.submit({"saddle_numbness": "yes"})
+    assert patient.on_emergency_screen()
+    with store.session() as db:
+        row = db.query(StoredAssessment).one()
+        assert row.urgency == "emergency"
+    patient.emergency("continue")
+    assert str(patient.page.url).endswith("/intake/open")
+    assert urgency_of(patient.page.text) == []
+    assert 'id="emergency-banner"' in patient.page.text
+    assert 'href="tel:' in patient.page.text

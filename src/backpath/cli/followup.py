@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from backpath.cli import app
-from backpath.cli._io import fail, read_text
+from backpath.cli._io import fail, read_json
 from backpath.errors import IntakeError
 
 
@@ -30,9 +30,7 @@ def followup_command(
     intakes = []
     for name, source in (("baseline", baseline), ("follow-up", current)):
         try:
-            intakes.append(Intake.from_json(json.loads(read_text(source))))
-        except json.JSONDecodeError as exc:
-            fail(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno})")
+            intakes.append(Intake.from_json(read_json(source, name)))
         except IntakeError as exc:
             fail(f"{name}: field {exc.field!r}: {exc.message}")
     result = follow_up(intakes[0], intakes[1])

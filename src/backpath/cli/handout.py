@@ -7,7 +7,6 @@ code 2 and a message naming the field, never a traceback.
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Annotated
 import typer
 
 from backpath.cli import app
-from backpath.cli._io import err_console, fail, read_text
+from backpath.cli._io import err_console, fail, read_json
 
 
 class OutputFormat(StrEnum):
@@ -96,10 +95,7 @@ def handout_command(
     kb = load_knowledge()
     if lang is not None and lang not in kb.languages:
         fail(f"--lang must be one of {', '.join(kb.languages)}")
-    try:
-        data = json.loads(read_text(intake_file))
-    except json.JSONDecodeError as exc:
-        fail(f"{intake_file}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+    data = read_json(intake_file)
     if isinstance(data, list):
         fail(f"{intake_file}: give one intake (a JSON object), not a list")
     try:

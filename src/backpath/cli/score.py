@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from backpath import jsonio
 from backpath.cli import app
-from backpath.errors import KnowledgeError, ScoringError
+from backpath.errors import IntakeError, KnowledgeError, ScoringError
 from backpath.instruments import (
     Change,
     Instrument,
@@ -47,13 +48,13 @@ def parse_answers(text: str, instrument: Instrument) -> list[int | None] | Any:
         raise ScoringError(instrument.id, None, "no answers given")
     if stripped[0] in "[{":
         try:
-            return json.loads(stripped)
-        except json.JSONDecodeError as exc:
+            return jsonio.loads(stripped)
+        except jsonio.JSONSyntaxError as exc:
             raise ScoringError(
-                instrument.id,
-                None,
-                f"answers are not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
+                instrument.id, None, f"answers are {exc.message.replace(': ', ' (', 1)})"
             ) from None
+        except IntakeError as exc:
+            raise ScoringError(instrument.id, exc.field, exc.message) from None
     answers: list[int | None] = []
     for position, token in enumerate(re.split(r"[\s,]+", stripped), start=1):
         if token.lower() in _UNANSWERED:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from backpath import jsonio
 from backpath.cli import app
 from backpath.cli._io import err_console, fail
 
@@ -120,11 +120,8 @@ def _rows(source: Path, errors: list[str]) -> Iterator[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                data = jsonio.loads(line)
                 intake = Intake.from_json(data)
-            except json.JSONDecodeError as exc:
-                errors.append(f"line {number}: not valid JSON ({exc.msg})")
-                continue
             except IntakeError as exc:
                 errors.append(f"line {number}: field {exc.field!r}: {exc.message}")
                 continue

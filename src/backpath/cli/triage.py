@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from backpath import jsonio
 from backpath.cli import app
 from backpath.cli._io import err_console, fail, read_text
 from backpath.errors import IntakeError, NarrativeError
@@ -19,16 +20,21 @@ def _parse_documents(text: str) -> tuple[str, list[tuple[int, Any]]]:
     """Return the input mode and the decoded documents with their line numbers.
 
     A single JSON object (possibly pretty-printed) or a JSON array is ``json`` mode; one
-    object per line is ``jsonl`` mode. Undecodable lines are returned as exceptions so that
-    every other line is still processed.
+    object per line is ``jsonl`` mode. Lines that cannot be used (not JSON, or refused by
+    ``backpath.jsonio``) are returned as ``IntakeError`` so that every other line is still
+    processed.
     """
     stripped = text.strip()
     if not stripped:
         fail("no input: give a JSON object, a JSON array or JSON Lines")
     try:
-        whole = json.loads(stripped)
-    except json.JSONDecodeError:
+        whole = jsonio.loads(stripped)
+    except jsonio.JSONSyntaxError:
         whole = None
+    except IntakeError as exc:
+        # Valid JSON that may not be used (duplicate keys, a huge integer, deep nesting,
+        # a NUL byte or a lone surrogate): the field is named, nothing is guessed.
+        return "json", [(1, exc)]
     else:
         if isinstance(whole, list):
             return "array", [(i + 1, item) for i, item in enumerate(whole)]
@@ -38,15 +44,17 @@ def _parse_documents(text: str) -> tuple[str, list[tuple[int, Any]]]:
         if not line.strip():
             continue
         try:
-            documents.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
+            documents.append((number, jsonio.loads(line)))
+        except IntakeError as exc:
             documents.append((number, exc))
     return "jsonl", documents
 
 
 def _one(document: Any, language: str | None) -> Assessment:
-    if isinstance(document, json.JSONDecodeError):
-        raise IntakeError("(json)", f"not valid JSON ({document.msg} at column {document.colno})")
+    if isinstance(document, jsonio.JSONSyntaxError):
+        raise IntakeError("(json)", document.message)
+    if isinstance(document, IntakeError):
+        raise document
     if language and isinstance(document, dict):
         document = {**document, "language": language}
     return assess(Intake.from_json(document))

@@ -29,6 +29,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from backpath import jsonio
+from backpath.errors import IntakeError
+
 ALGORITHMS = ["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
 LEEWAY_SECONDS = 60
 JWKS_CACHE_SECONDS = 300
@@ -78,8 +81,8 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     def decode(segment: str) -> dict[str, Any]:
         padded = segment + "=" * (-len(segment) % 4)
         try:
-            value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        except (ValueError, UnicodeDecodeError):
+            value = jsonio.loads(base64.urlsafe_b64decode(padded.encode()))
+        except (ValueError, IntakeError):
             raise AuthError("the bearer token is not a JWT") from None
         if not isinstance(value, dict):
             raise AuthError("the bearer token is not a JWT")

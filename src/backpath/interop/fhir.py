@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backpath import jsonio
 from backpath.errors import IntakeError, NarrativeError
 from backpath.interop.terminology import (
     LOINC_SYSTEM,
@@ -754,14 +755,16 @@ def fhir_error(status: int, field: str, message: str) -> Response:
 
 
 async def read_json_body(request: Request) -> Any:
-    """The decoded JSON body; raises ``IntakeError("(body)")`` when it is not JSON."""
+    """The decoded JSON body (read by ``backpath.jsonio``); raises ``IntakeError("(body)")``
+    when it is not JSON, and ``IntakeError`` naming the field when it may not be used
+    (duplicate keys, a huge integer, deep nesting, a NUL byte or a lone surrogate)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/json", FHIR_JSON):
         raise IntakeError("(body)", f"send application/json or {FHIR_JSON}")
     try:
-        return json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IntakeError("(body)", f"not valid JSON: {exc}") from None
+        return jsonio.loads(await request.body())
+    except jsonio.JSONSyntaxError as exc:
+        raise IntakeError("(body)", exc.message) from None
 
 
 def _accepts_json(request: Request) -> bool:

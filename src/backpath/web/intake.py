@@ -11,7 +11,7 @@ value is checked by ``Intake.from_json`` and every clinical decision is the core
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,8 @@ BODY_MAP_REGIONS = frozenset(
 # Whole-number questions with at most this many steps are a row of buttons (pain 0-10).
 SCALE_MAX_STEPS = 11
 NARRATIVE_PAGE = "anything_else"
+# The page of the questions still open after a result (``Questionnaire.open_page``).
+OPEN_PAGE = "open_questions"
 # Validated questionnaires offered after the sections, as in `backpath assess`. Their items
 # are in English only for now (knowledge/instruments), so they are offered in English only.
 OFFERED_INSTRUMENTS = ("startback",)
@@ -117,6 +119,33 @@ class Questionnaire:
             pages.append(Page(number, section, tuple(questions)))
         self.pages: tuple[Page, ...] = tuple(pages)
         self._by_id = {page.id: page for page in self.pages}
+        self._questions = {q.code: q for page in self.pages for q in page.questions}
+
+    def question(self, code: str) -> Question | None:
+        """The question asking ``code``, or ``None`` when the questionnaire does not ask it."""
+        return self._questions.get(code)
+
+    def open_page(self, codes: Sequence[str]) -> Page:
+        """A page of exactly the questions ``codes`` (the questions still open after a
+        result), in questionnaire order; it is not one of ``pages``."""
+        wanted = set(codes)
+        # Shown without their ask_if: the core lists a question as open only while its
+        # condition is not false, so an undecided condition still asks it.
+        questions = tuple(
+            Question(question.finding, question.control)
+            for page in self.pages
+            for question in page.questions
+            if question.code in wanted
+        )
+        section = self.pages[-1].section if not questions else self._section_of(questions[0])
+        return Page(0, section, questions)
+
+    def _section_of(self, question: Question) -> SectionDef:
+        return next(
+            page.section
+            for page in self.pages
+            if any(q.code == question.code for q in page.questions)
+        )
 
     @property
     def total(self) -> int:
@@ -167,6 +196,9 @@ class DraftState:
     stored_id: str | None = None
     instruments: dict[str, list[int | None]] = field(default_factory=dict)
     instrument_choices: dict[str, list[int | None]] = field(default_factory=dict)
+    # The questions still open after a result, when the person chose to answer them (the
+    # open-questions page shows exactly these).
+    only: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DraftState:
@@ -184,6 +216,7 @@ class DraftState:
             stored_id=data.get("stored_id"),
             instruments=dict(data.get("instruments", {})),
             instrument_choices=dict(data.get("instrument_choices", {})),
+            only=list(data.get("only", [])),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -201,6 +234,7 @@ class DraftState:
             "stored_id": self.stored_id,
             "instruments": dict(self.instruments),
             "instrument_choices": dict(self.instrument_choices),
+            "only": list(self.only),
         }
 
     def typed_answers(self) -> Mapping[str, FindingValue]:
@@ -281,6 +315,13 @@ def _candidate(question: Question, form: Mapping[str, list[str]]) -> tuple[str, 
     return "answer", raw, raw
 
 
+def _given_twice(question: Question, form: Mapping[str, list[str]]) -> bool:
+    """True when a single-answer question was sent more than one value."""
+    if question.control in ("multi", "body_map"):
+        return False
+    return len([v for v in form.get(question.code, []) if v != ""]) > 1
+
+
 def _error_text(question: Question, words: Words) -> str:
     finding = question.finding
     if finding.type is FindingType.INTEGER:
@@ -307,6 +348,11 @@ def read_page(
     submission = Submission(state=state)
     for question in page.questions:
         if question.code not in shown_codes:
+            continue
+        if _given_twice(question, form):
+            # A browser sends one value for a radio group or a number box: two values are
+            # two different answers, and neither is chosen silently.
+            submission.errors.append(FieldError(question.code, words("error_answer")))
             continue
         kind, value, raw = _candidate(question, form)
         answers.pop(question.code, None)

@@ -3,7 +3,9 @@
 Errors are ``{"error": {"field": ..., "message": ...}}``: ``400`` for a body that is not a
 JSON object (field ``(body)``), ``415`` for another content type, ``413`` for a body over
 the limit, ``422`` for an intake that the core rejects (the field is ``IntakeError.field``,
-for example ``answers.age``), ``401`` when a clinician must sign in.
+for example ``answers.age``) or JSON that ``backpath.jsonio`` refuses (a duplicate key, a
+huge integer, deep nesting, a NUL byte or a lone surrogate; the field is its path), ``401``
+when a clinician must sign in.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backpath import jsonio
 from backpath.errors import IntakeError, NarrativeError
 from backpath.kb import KnowledgeBase
 from backpath.store import assessments, audit
@@ -84,9 +87,13 @@ async def _intake_document(request: Request) -> Any:
         raise RejectedRequestError(error(415, "(body)", f"send the intake as {JSON_TYPE}"))
     body = await request.body()
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RejectedRequestError(error(400, "(body)", f"not valid JSON: {exc}")) from None
+        return jsonio.loads(body)
+    except jsonio.JSONSyntaxError as exc:
+        raise RejectedRequestError(error(400, "(body)", exc.message)) from None
+    except IntakeError as exc:
+        # JSON that decodes but may not be used (duplicate keys, a huge integer, deep
+        # nesting, a NUL byte or a lone surrogate): 422 naming the field, as the core does.
+        raise RejectedRequestError(error(422, exc.field, exc.message)) from None
 
 
 def _triage(shared: Web, document: Any) -> Triaged:

@@ -34,6 +34,7 @@ from backpath.web.intake import (
     INSTRUMENT_LANGUAGES,
     NARRATIVE_PAGE,
     OFFERED_INSTRUMENTS,
+    OPEN_PAGE,
     DraftState,
     Page,
     Question,
@@ -56,6 +57,7 @@ router = APIRouter(include_in_schema=False)
 DRAFT_KEY = "draft"
 NARRATIVE_URL = "/intake/anything-else"
 EMERGENCY_URL = "/intake/emergency"
+OPEN_URL = "/intake/open"
 # The id of the intake pages' main form: the language selector in the header belongs to it,
 # so that changing the language keeps what is on the page (templates/base.html).
 PAGE_FORM = "page-form"
@@ -68,6 +70,8 @@ def section_url(page_id: str) -> str:
     """The address of a questionnaire page (or of "Anything else?")."""
     if page_id == NARRATIVE_PAGE:
         return NARRATIVE_URL
+    if page_id == OPEN_PAGE:
+        return OPEN_URL
     return f"/intake/section/{page_id}"
 
 
@@ -443,6 +447,17 @@ async def instrument_submit(request: Request, instrument_id: str) -> Response:
     return _redirect(NARRATIVE_URL)
 
 
+def open_codes(request: Request, result: Mapping[str, Any]) -> list[str]:
+    """The questions still open in a stored result: those never asked that could still
+    change the urgency (``unasked``), which the questionnaire asks."""
+    questionnaire = web(request).questionnaire
+    return [
+        str(code)
+        for code in result.get("unasked", [])
+        if questionnaire.question(str(code)) is not None
+    ]
+
+
 def _finish(request: Request) -> Response:
     """Triage the draft, store it with its audit row, commit, then show the result.
 
@@ -661,6 +676,7 @@ def _render_result(request: Request, token: str, template: str, print_view: bool
         adults_only=any(
             fired.get("id") == ADULTS_ONLY_RULE for fired in row.result.get("fired_rules", [])
         ),
+        open_questions=[shared.kb.findings[code] for code in open_codes(request, row.result)],
         narrative_unread=bool(row.intake.get("narrative")) and not row.narrative_read,
         private_link=f"{str(request.base_url).rstrip('/')}/r/{token}",
         print_view=print_view,
@@ -714,3 +730,165 @@ async def follow_up(request: Request, token: str) -> Response:
         )
     request.session[DRAFT_KEY] = draft_token
     return _redirect(section_url(shared.questionnaire.first.id))
+
+
+# ---------------------------------------------------------------- the questions still open
+
+
+@router.post("/r/{token}/open-questions")
+async def open_questions(request: Request, token: str) -> Response:
+    """Answer the questions still open in a result: a draft with everything already answered,
+    on a page that asks exactly those questions. Finishing updates the same assessment."""
+    _, ok = await _form(request)
+    if not ok:
+        return _expired(request)
+    shared = web(request)
+    language = choose_language(request, shared.kb)
+    with shared.store.session() as db:
+        row = assessments.find_by_token(db, token)
+        if row is None:
+            return render(request, "result_not_found.html", status_code=404)
+        codes = open_codes(request, row.result)
+        if not codes:
+            return _redirect(f"/r/{token}")
+        intake = row.intake
+        answers = {k: v for k, v in intake.get("answers", {}).items() if v is not None}
+        unsure = [k for k, v in intake.get("answers", {}).items() if v is None]
+        instruments = dict(intake.get("instruments", {}))
+        state = DraftState(
+            language=language,
+            answers=answers,
+            unsure=unsure,
+            narrative=intake.get("narrative"),
+            episode_id=row.episode_id,
+            stored_id=row.id,
+            emergency_shown=row.urgency == Urgency.EMERGENCY.value,
+            instruments=instruments,
+            instrument_choices={i: [] for i in OFFERED_INSTRUMENTS},
+            only=codes,
+        )
+        draft_token = drafts.new_draft(db, state.to_json())
+        audit.record(
+            db,
+            Actor("patient", _client(request)),
+            "open_questions",
+            "assessment",
+            row.id,
+            {"questions": codes},
+        )
+    request.session[DRAFT_KEY] = draft_token
+    return _redirect(OPEN_URL)
+
+
+@router.get(OPEN_URL)
+def open_page(request: Request) -> Response:
+    """The questions still open, and only those."""
+    state = _read_state(request)
+    if state is None:
+        return _redirect("/?expired=1")
+    if not state.only:
+        return _redirect(section_url(web(request).questionnaire.first.id))
+    more = request.query_params.get("more") == "1"
+    return _render_open(request, state, {}, [], more)
+
+
+def _render_open(
+    request: Request,
+    state: DraftState,
+    raw: dict[str, str],
+    errors: list[Any],
+    more: bool,
+    status_code: int = 200,
+) -> Response:
+    shared = web(request)
+    language = choose_language(request, shared.kb)
+    page = shared.questionnaire.open_page(state.only)
+    questions = visible(page, state)
+    alerts = _page_alerts(request, state, language)
+    marks = {} if alerts["alert"] else _emergency_answers(request, questions, state, language)
+    return render(
+        request,
+        "open_questions.html",
+        status_code=status_code,
+        questions=questions,
+        states={q.code: answer_state(q, state, raw) for q in questions},
+        errors={e.code: e.message for e in errors},
+        error_list=errors,
+        page_findings={q.code: q.finding for q in page.questions},
+        more=more,
+        marks=marks,
+        form_url=OPEN_URL,
+        check_url=None if alerts["alert"] else OPEN_URL + "/check",
+        **alerts,
+    )
+
+
+@router.post(OPEN_URL)
+async def open_submit(request: Request) -> Response:
+    """Read the open questions; a follow-up they make relevant is added to the same page;
+    then the assessment is finished (the stored one updated). An emergency stops at once."""
+    shared = web(request)
+    form, ok = await _form(request)
+    if not ok:
+        return _expired(request)
+    switched = _take_language(request, form)
+    nav = form.get("nav", [""])[0]
+    if nav == "language":
+        nav = "stay" if switched else "next"
+    words = words_for(request)
+    with shared.store.session() as db:
+        loaded = _load(request, db)
+        if loaded is None:
+            return _redirect("/?expired=1")
+        draft, before = loaded
+        if not before.only:
+            return _redirect(section_url(shared.questionnaire.first.id))
+        page = shared.questionnaire.open_page(before.only)
+        was_emergency = _is_emergency(request, before, words.language)
+        submission = read_page(page, form, before, words)
+        state = submission.state
+        assessment = _quick(request, state, words.language)
+        emergency_now = assessment.urgency is Urgency.EMERGENCY
+        if emergency_now:
+            _store_emergency(request, db, state, words.language)
+        interrupt = emergency_now and not was_emergency
+        if submission.errors and not interrupt:
+            drafts.save_draft(db, draft, state.to_json())
+            return _render_open(
+                request, state, submission.raw, submission.errors, False, status_code=422
+            )
+        # Follow-up questions the answers make relevant join the page ("a question added").
+        added = [
+            code
+            for code in assessment.unasked
+            if code not in state.only and shared.questionnaire.question(code) is not None
+        ]
+        state.only = [*state.only, *added]
+        more = bool(added or submission.newly_offered)
+        target = OPEN_URL + ("?more=1" if more else "")
+        if interrupt:
+            state.emergency_shown = True
+            state.resume = OPEN_PAGE
+            target = EMERGENCY_URL
+        drafts.save_draft(db, draft, state.to_json())
+    if interrupt or more or nav == "stay":
+        return _redirect(target)
+    return _finish(request)
+
+
+@router.post(OPEN_URL + "/check")
+async def open_check(request: Request) -> Response:
+    """For app.js, as ``/intake/section/{page}/check``: would the open questions' answers on
+    screen make it an emergency now? Nothing is stored here."""
+    shared = web(request)
+    form, ok = await _form(request)
+    state = _read_state(request) if ok else None
+    if state is None or not state.only:
+        return JSONResponse({"emergency": False}, status_code=403 if not ok else 404)
+    words = words_for(request)
+    page = shared.questionnaire.open_page(state.only)
+    now = read_page(page, form, state, words).state
+    interrupt = _is_emergency(request, now, words.language) and not _is_emergency(
+        request, state, words.language
+    )
+    return JSONResponse({"emergency": interrupt}, headers={"cache-control": "no-store"})
