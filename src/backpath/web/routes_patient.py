@@ -525,30 +525,46 @@ def _render_section(
     more: bool,
     status_code: int = 200,
 ) -> Response:
-    shared = web(request)
-    language = choose_language(request, shared.kb)
-    questions = visible(page, state)
-    alerts = _page_alerts(request, state, language)
-    # Answers that would make it an emergency are marked for app.js, which then submits the
-    # page at once; not while it already is one (the banner is up, nothing to interrupt).
-    marks = {} if alerts["alert"] else _emergency_answers(request, questions, state, language)
+    language = choose_language(request, web(request).kb)
+    context = _question_context(request, page, state, raw, errors, section_url(page.id))
     return render(
         request,
         "section.html",
         status_code=status_code,
         page=page,
-        questions=questions,
-        states={q.code: answer_state(q, state, raw) for q in questions},
-        errors={e.code: e.message for e in errors},
-        error_list=errors,
-        page_findings={q.code: q.finding for q in page.questions},
         more=more,
         number=page.number,
         total=_total_pages(request, language),
-        marks=marks,
-        check_url=None if alerts["alert"] else section_url(page.id) + "/check",
-        **alerts,
+        **context,
     )
+
+
+def _question_context(
+    request: Request,
+    page: Page,
+    state: DraftState,
+    raw: dict[str, str],
+    errors: list[Any],
+    form_url: str,
+) -> dict[str, Any]:
+    """What every page of questions shows: the visible questions with their answers and
+    errors, the emergency banner, and the answers that would make it an emergency."""
+    language = choose_language(request, web(request).kb)
+    questions = visible(page, state)
+    alerts = _page_alerts(request, state, language)
+    # Answers that would make it an emergency are marked for app.js, which then submits the
+    # page at once; not while it already is one (the banner is up, nothing to interrupt).
+    marks = {} if alerts["alert"] else _emergency_answers(request, questions, state, language)
+    return {
+        "questions": questions,
+        "states": {q.code: answer_state(q, state, raw) for q in questions},
+        "errors": {e.code: e.message for e in errors},
+        "error_list": errors,
+        "page_findings": {q.code: q.finding for q in page.questions},
+        "marks": marks,
+        "check_url": None if alerts["alert"] else form_url + "/check",
+        **alerts,
+    }
 
 
 def _next_target(page: Page, nav: str, submission: Submission, request: Request) -> tuple[str, str]:
@@ -800,26 +816,15 @@ def _render_open(
     more: bool,
     status_code: int = 200,
 ) -> Response:
-    shared = web(request)
-    language = choose_language(request, shared.kb)
-    page = shared.questionnaire.open_page(state.only)
-    questions = visible(page, state)
-    alerts = _page_alerts(request, state, language)
-    marks = {} if alerts["alert"] else _emergency_answers(request, questions, state, language)
+    page = web(request).questionnaire.open_page(state.only)
+    context = _question_context(request, page, state, raw, errors, OPEN_URL)
     return render(
         request,
         "open_questions.html",
         status_code=status_code,
-        questions=questions,
-        states={q.code: answer_state(q, state, raw) for q in questions},
-        errors={e.code: e.message for e in errors},
-        error_list=errors,
-        page_findings={q.code: q.finding for q in page.questions},
         more=more,
-        marks=marks,
         form_url=OPEN_URL,
-        check_url=None if alerts["alert"] else OPEN_URL + "/check",
-        **alerts,
+        **context,
     )
 
 
