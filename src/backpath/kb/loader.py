@@ -146,13 +146,7 @@ class KnowledgeBase:
 
         A code that is not here is never asked by the interview (scores, the body map).
         """
-        gates: dict[str, Callable[[Answers], Truth] | None] = {}
-        for section in self.sections:
-            for question in section.questions:
-                gates[question.code] = (
-                    None if question.ask_if is None else parse(question.ask_if).compile()
-                )
-        return gates
+        return question_gates(self.sections)
 
     @cached_property
     def steps_by_id(self) -> Mapping[str, StepDef]:
@@ -528,7 +522,9 @@ def _load(root: Path) -> KnowledgeBase:
             problems.add(rule.file, rule.id, "unreachable: no answers make this rule fire")
     for rule in rules:
         if rule.urgency is Urgency.SELF_CARE:
-            for message in _self_care_leaks(rule, rules, _question_gates(questionnaire)):
+            for message in _self_care_leaks(
+                rule, rules, question_gates(questionnaire.sections) if questionnaire else None
+            ):
                 problems.add(rule.file, rule.id, message)
 
     urgencies: dict[Urgency, UrgencyDef] = {}
@@ -735,20 +731,15 @@ def _check_steps(
         problems.add(where, code, "question of a section asked by no step")
 
 
-def _question_gates(
-    questionnaire: QuestionnaireFile | None,
-) -> dict[str, Callable[[Answers], Truth] | None] | None:
-    """Each asked code's compiled ``ask_if`` (None: always asked), or None without a
-    questionnaire (then every unknown counts)."""
-    if questionnaire is None:
-        return None
-    gates: dict[str, Callable[[Answers], Truth] | None] = {}
-    for section in questionnaire.sections:
-        for question in section.questions:
-            gates[question.code] = (
-                None if question.ask_if is None else parse(question.ask_if).compile()
-            )
-    return gates
+def question_gates(
+    sections: Iterable[SectionDef],
+) -> dict[str, Callable[[Answers], Truth] | None]:
+    """Each code the interview asks and its compiled ``ask_if`` (None: always asked)."""
+    return {
+        question.code: None if question.ask_if is None else parse(question.ask_if).compile()
+        for section in sections
+        for question in section.questions
+    }
 
 
 def _meta_rule(meta: MetaRuleDef) -> Rule:
@@ -831,10 +822,7 @@ def _self_care_with_open_red_flags(
     would be asked (its ``ask_if`` is not false) is made unknown in turn: self-care must
     then no longer fire. Unknown covers both "not asked" and "not sure".
     """
-    gates: dict[str, Condition | None] = {}
-    for section in sections:
-        for question in section.questions:
-            gates[question.code] = None if question.ask_if is None else parse(question.ask_if)
+    gates = question_gates(sections)
     problems: set[str] = set()
     for base in _satisfying(self_care.condition):
         if self_care.test(base) is not True:
@@ -843,7 +831,7 @@ def _self_care_with_open_red_flags(
             if not finding.red_flag:
                 continue
             gate = gates.get(code)
-            if gate is not None and gate.compile()(base) is False:
+            if gate is not None and gate(base) is False:
                 continue
             answers = {k: v for k, v in base.items() if k != code}
             if self_care.test(answers) is True:

@@ -411,10 +411,7 @@ async def instrument_submit(request: Request, instrument_id: str) -> Response:
 
     shared = web(request)
     instrument = get_instrument(instrument_id)
-    switched = _take_language(request, form)
-    nav = form.get("nav", [""])[0]
-    if nav == "language":  # the header's "Change" button (or Enter): keep the answers
-        nav = "stay" if switched else "next"
+    nav = _navigation(request, form)
     choices, scores = read_instrument(instrument, form)
     with shared.store.session() as db:
         loaded = _load(request, db)
@@ -583,6 +580,20 @@ def _next_target(page: Page, nav: str, submission: Submission, request: Request)
     return section_url(after), after
 
 
+def _navigation(request: Request, form: Mapping[str, list[str]]) -> str:
+    """The button pressed on a page of questions, after any language switch it carried.
+
+    The header's "Change" button belongs to the page's form so that the answers are kept;
+    it is also the form's first button, which Enter in a text box presses: with the
+    language unchanged that means Next.
+    """
+    switched = _take_language(request, form)
+    nav = form.get("nav", [""])[0]
+    if nav == "language":
+        return "stay" if switched else "next"
+    return nav
+
+
 @router.post("/intake/section/{page_id}")
 async def section_submit(request: Request, page_id: str) -> Response:
     """Read one section, keep every valid answer, and move on - or, the moment the answers
@@ -594,13 +605,7 @@ async def section_submit(request: Request, page_id: str) -> Response:
     form, ok = await _form(request)
     if not ok:
         return _expired(request)
-    switched = _take_language(request, form)
-    nav = form.get("nav", [""])[0]
-    if nav == "language":
-        # The header's "Change" button belongs to this form so that the answers are kept;
-        # it is also the form's first button, which Enter in a text box presses: with the
-        # language unchanged that means Next.
-        nav = "stay" if switched else "next"
+    nav = _navigation(request, form)
     words = words_for(request)
     with shared.store.session() as db:
         loaded = _load(request, db)
@@ -641,6 +646,14 @@ async def section_check(request: Request, page_id: str) -> Response:
     state = _read_state(request) if ok else None
     if state is None:
         return JSONResponse({"emergency": False}, status_code=403 if not ok else 404)
+    return _check_answer(request, page, form, state)
+
+
+def _check_answer(
+    request: Request, page: Page, form: Mapping[str, list[str]], state: DraftState
+) -> Response:
+    """``{"emergency": true}`` when the answers on screen (not saved) would newly make the
+    draft an emergency; app.js then submits the page."""
     words = words_for(request)
     now = read_page(page, form, state, words).state
     interrupt = _is_emergency(request, now, words.language) and not _is_emergency(
@@ -836,10 +849,7 @@ async def open_submit(request: Request) -> Response:
     form, ok = await _form(request)
     if not ok:
         return _expired(request)
-    switched = _take_language(request, form)
-    nav = form.get("nav", [""])[0]
-    if nav == "language":
-        nav = "stay" if switched else "next"
+    nav = _navigation(request, form)
     words = words_for(request)
     with shared.store.session() as db:
         loaded = _load(request, db)
@@ -890,10 +900,4 @@ async def open_check(request: Request) -> Response:
     state = _read_state(request) if ok else None
     if state is None or not state.only:
         return JSONResponse({"emergency": False}, status_code=403 if not ok else 404)
-    words = words_for(request)
-    page = shared.questionnaire.open_page(state.only)
-    now = read_page(page, form, state, words).state
-    interrupt = _is_emergency(request, now, words.language) and not _is_emergency(
-        request, state, words.language
-    )
-    return JSONResponse({"emergency": interrupt}, headers={"cache-control": "no-store"})
+    return _check_answer(request, shared.questionnaire.open_page(state.only), form, state)
