@@ -6,6 +6,7 @@ Usage::
     python benchmarks/interview_replay.py --review --json  # also the shared review file
     python benchmarks/interview_replay.py --fail-under-sensitivity 1.0   # a gate for CI
     python benchmarks/interview_replay.py --ask-all        # age and sex asked as steps too
+    python benchmarks/interview_replay.py --pages          # page by page, as the web does
 
 Each case (an intake and the urgency expected for it) is replayed through the same planner
 as the terminal interview, the JSON interview endpoint and the Result JSON's ``next_step``
@@ -13,6 +14,12 @@ as the terminal interview, the JSON interview endpoint and the Result JSON's ``n
 number, a choice, or a checklist that answers several findings at once - until no step left
 can change the urgency. The replay stops asking as soon as the result is an emergency (the
 terminal shows its emergency screen at that point).
+
+With ``--pages`` the interview goes page by page (``backpath.triage.interview.next_page``):
+the pages the web intake, ``backpath assess`` and the ``page`` of ``POST /api/v1/interview``
+show. Every step of a page is answered, in order, unless an answer makes it an emergency
+(the web's emergency screen comes at once); then the next page is planned. The figures
+then also give the pages shown.
 
 The simulated patient knows the case's intake. Age and sex (when the case gives them), the
 narrative and any instrument answers are given up front, before the first step, and are
@@ -60,7 +67,7 @@ from backpath.intake import Intake
 from backpath.kb import KnowledgeBase, load_knowledge
 from backpath.kb.schema import FindingDef, StepDef
 from backpath.triage import assess
-from backpath.triage.interview import checklist_answers, next_step
+from backpath.triage.interview import checklist_answers, next_page, next_step
 from backpath.vocabulary import FindingType, Urgency
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +104,7 @@ class Replay:
     stopped_for_emergency: bool
     intake_json: dict[str, Any]  # the last Intake JSON triaged (null = "not sure")
     steps: tuple[str, ...] = ()  # the ids of the steps asked, in order
+    pages: tuple[tuple[str, ...], ...] = ()  # page by page (``--pages``): the steps shown
 
 
 @dataclass(frozen=True)
@@ -150,7 +158,9 @@ class SimulatedPatient:
         """The reply to a checklist: the items ticked (``[]``: "None of these") or ``None``
         ("I'm not sure": nothing is ``true`` in the case and something is ``null``)."""
         ticked = [code for code in step.codes if self.known.get(code) is True]
-        if not ticked and any(code in self.known and self.known[code] is None for code in step.codes):
+        if not ticked and any(
+            code in self.known and self.known[code] is None for code in step.codes
+        ):
             return None
         return ticked
 
@@ -175,16 +185,20 @@ def replay(
     intake: Mapping[str, Any],
     kb: KnowledgeBase | None = None,
     up_front: Sequence[str] = UP_FRONT,
+    pages: bool = False,
 ) -> Replay:
     """Replay one Intake JSON object through the adaptive interview.
 
     After every step the Intake JSON built so far goes through ``Intake.from_json`` and
     ``assess``, exactly as an intake sent by a client; the next step comes from
     ``next_step`` with the steps already asked. ``up_front`` are the codes the patient gives
-    before the first step (default: age and sex; ``()`` asks them as steps too). Raises
+    before the first step (default: age and sex; ``()`` asks them as steps too). With
+    ``pages`` the interview goes page by page (see the module docstring). Raises
     ``IntakeError`` when the case's intake is not valid.
     """
     kb = kb or load_knowledge()
+    if pages:
+        return _replay_pages(intake, kb, up_front)
     Intake.from_json(dict(intake))  # an invalid case is reported, not half replayed
     patient = SimulatedPatient(intake)
     given: dict[str, Any] = {
@@ -194,9 +208,7 @@ def replay(
         key: intake[key] for key in ("narrative", "instruments", "language") if key in intake
     }
     # The steps whose every code was given up front (age, sex) count as asked.
-    up_front = frozenset(
-        step.id for step in kb.steps if all(code in given for code in step.codes)
-    )
+    up_front = frozenset(step.id for step in kb.steps if all(code in given for code in step.codes))
     asked: list[str] = []
     steps: list[str] = []
     while True:
@@ -213,6 +225,49 @@ def replay(
         steps.append(step.id)
         asked.extend(step.codes)
         given.update(patient.answer_step(kb, step))
+
+
+def _replay_pages(intake: Mapping[str, Any], kb: KnowledgeBase, up_front: Sequence[str]) -> Replay:
+    """``replay`` page by page: every step of a page is answered in order unless an answer
+    makes it an emergency, which ends the interview at once."""
+    Intake.from_json(dict(intake))
+    patient = SimulatedPatient(intake)
+    given: dict[str, Any] = {
+        code: patient.known[code] for code in up_front if code in patient.known
+    }
+    extra: dict[str, Any] = {
+        key: intake[key] for key in ("narrative", "instruments", "language") if key in intake
+    }
+    before = frozenset(step.id for step in kb.steps if all(code in given for code in step.codes))
+    asked: list[str] = []
+    steps: list[str] = []
+    shown: list[tuple[str, ...]] = []
+
+    def current() -> tuple[Intake, Any]:
+        data: dict[str, Any] = {"answers": dict(given), **extra}
+        now = Intake.from_json(data)
+        return now, assess(now, kb, read_narrative=_read_narrative)
+
+    while True:
+        now, assessment = current()
+        if assessment.urgency is Urgency.EMERGENCY:
+            break
+        page = next_page(kb, now, before | set(steps), assessment)
+        if not page:
+            break
+        if len(shown) > len(kb.steps):  # a planner bug: never loop
+            raise RuntimeError(f"the page planner never ended after {shown}")
+        shown.append(tuple(step.id for step in page))
+        for step in page:
+            steps.append(step.id)
+            asked.extend(step.codes)
+            given.update(patient.answer_step(kb, step))
+            if current()[1].urgency is Urgency.EMERGENCY:
+                break
+    data = {"answers": dict(given), **extra}
+    urgency = current()[1].urgency
+    stopped = urgency is Urgency.EMERGENCY
+    return Replay(urgency, tuple(asked), stopped, data, tuple(steps), tuple(shown))
 
 
 def load_cases(directory: Path) -> tuple[list[Case], list[str]]:
@@ -299,6 +354,18 @@ def summarise(
         "stopped_for_emergency": sum(r.replay.stopped_for_emergency for r in results),
         "steps": _spread(step_counts),
         "questions": _spread(counts),
+        "pages": _spread([len(r.replay.pages) for r in results])
+        if any(r.replay.pages for r in results)
+        else None,
+        "pages_to_a_routine_or_self_care_result": _spread(
+            [
+                len(r.replay.pages)
+                for r in results
+                if r.replay.pages and r.got in (Urgency.ROUTINE, Urgency.SELF_CARE)
+            ]
+        )
+        if any(r.replay.pages for r in results)
+        else None,
         "under_triaged_cases": [
             {
                 "id": r.case.id,
@@ -354,13 +421,14 @@ def run_set(
     kb: KnowledgeBase,
     advance: Callable[[], None] = lambda: None,
     up_front: Sequence[str] = UP_FRONT,
+    pages: bool = False,
 ) -> tuple[list[CaseResult], list[str]]:
     """Replay every case; cases whose intake is not valid are reported, not replayed."""
     results: list[CaseResult] = []
     problems: list[str] = []
     for case in cases:
         try:
-            results.append(CaseResult(case, replay(case.intake, kb, up_front)))
+            results.append(CaseResult(case, replay(case.intake, kb, up_front, pages)))
         except IntakeError as exc:
             problems.append(f"{case.id}: invalid intake ({exc})")
         advance()
@@ -396,6 +464,18 @@ def _table(summary: dict[str, Any]) -> str:
         f"p90 {q['p90']}, max {q['max']}",
         f"  stopped for emergency   {summary['stopped_for_emergency']}",
     ]
+    if summary.get("pages"):
+        pg = summary["pages"]
+        rt = summary["pages_to_a_routine_or_self_care_result"]
+        lines.insert(
+            -1,
+            f"  pages shown             median {pg['median']}, mean {pg['mean']}, "
+            f"p90 {pg['p90']}, max {pg['max']}",
+        )
+        lines.insert(
+            -1,
+            f"  pages, routine results  median {rt['median']}, p90 {rt['p90']}, max {rt['max']}",
+        )
     lines += [f"  not replayed: {problem}" for problem in summary["invalid"]]
     rows = summary["under_triaged_cases"]
     if rows:
@@ -426,6 +506,11 @@ def main(argv: list[str] | None = None) -> int:
         help="give nothing up front: age and sex are asked as steps too",
     )
     parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="page by page, as the web intake and the terminal ask (also reports pages)",
+    )
+    parser.add_argument(
         "--fail-under-sensitivity",
         type=float,
         metavar="X",
@@ -447,7 +532,11 @@ def main(argv: list[str] | None = None) -> int:
     with _progress(sum(len(cases) for _, cases, _ in sets)) as start:
         for name, cases, problems in sets:
             results, invalid = run_set(
-                cases, kb, start(Path(name).name, len(cases)), () if args.ask_all else UP_FRONT
+                cases,
+                kb,
+                start(Path(name).name, len(cases)),
+                () if args.ask_all else UP_FRONT,
+                args.pages,
             )
             everything += results
             summaries.append(summarise(name, results, kb, [*problems, *invalid]))

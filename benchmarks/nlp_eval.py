@@ -12,9 +12,11 @@ Usage::
 Corpus files (``tests/data/narratives/*.yaml``) hold ``narratives`` and optionally a
 ``phenomenon`` (``typos_slang``, ``hedges``, ``pasted`` ...; the issue-3 files are
 ``general``) and a ``language`` (default ``en``; ``es_*.yaml`` files default to ``es``).
-A narrative's split is ``dev`` unless its file is ``heldout.yaml`` / ``heldout_b.yaml`` or
-it says ``split: heldout`` itself (issue 11: each phenomenon file keeps a held-out part that
-is never used for tuning).
+A narrative's split is ``dev`` unless its file is ``heldout.yaml`` / ``heldout_b.yaml`` /
+``heldout_c.yaml`` (or ``es_`` ...) or it says ``split: heldout`` itself (issue 11: each
+phenomenon file keeps a held-out part that is never used for tuning). ``*heldout_reserve.yaml``
+is the ``reserve`` split: written blind and never scored yet; ``all`` and ``--by-phenomenon``
+leave it out, so that only an explicit ``--split reserve`` spends it.
 
 Scoring, per finding code, compares the reader's ``answers()`` (one value per code) with
 the labels:
@@ -66,7 +68,10 @@ OVERALL_PRECISION = 0.90
 PHENOMENON_DEV_RECALL = 1.0
 PHENOMENON_HELDOUT_RECALL = 0.98
 PHENOMENON_PRECISION = 0.95
-SPLITS = ("dev", "heldout", "heldout_b")
+SPLITS = ("dev", "heldout", "heldout_b", "heldout_c", "reserve")
+# The reserve is a held-out slice that must not even be scored until a later session decides
+# to spend it: ``all`` and ``--by-phenomenon`` leave it out; only ``--split reserve`` reads it.
+RESERVE = "reserve"
 
 _NARRATIVE_KEYS = {
     "id", "text", "findings", "urgency", "age", "today", "understood", "note", "split",
@@ -195,21 +200,34 @@ def red_flag_codes() -> list[str]:
 def _file_defaults(path: Path, data: dict[str, Any]) -> tuple[str, str, str]:
     """(split, phenomenon, language) of a corpus file's narratives unless they say."""
     name = path.stem
-    # heldout.yaml, heldout_b.yaml and a language's es_heldout.yaml, es_heldout_b.yaml
-    split = next((kind for kind in ("heldout_b", "heldout") if name.endswith(kind)), "dev")
-    general = name.startswith("dev_") or name in ("heldout", "heldout_b")
+    # heldout.yaml, heldout_b.yaml, heldout_c.yaml, heldout_reserve.yaml and a language's
+    # es_heldout.yaml, es_heldout_b.yaml ...
+    kinds = (("heldout_reserve", RESERVE), ("heldout_c", "heldout_c"), ("heldout_b", "heldout_b"))
+    split = next((kind for suffix, kind in kinds if name.endswith(suffix)), None)
+    if split is None:
+        split = "heldout" if name.endswith("heldout") else "dev"
+    general = name.startswith("dev_") or name in (
+        "heldout",
+        "heldout_b",
+        "heldout_c",
+        "heldout_reserve",
+    )
     language = str(data.get("language") or ("es" if name.startswith("es_") else "en"))
     phenomenon = str(data.get("phenomenon") or ("general" if general else name))
     return split, phenomenon, language
 
 
 def load_corpus(
-    split: str = "dev", phenomenon: str | None = None, language: str | None = None
+    split: str = "dev",
+    phenomenon: str | None = None,
+    language: str | None = None,
+    include_reserve: bool = False,
 ) -> list[Narrative]:
-    """Narratives of one split (``dev``, ``heldout``, ``heldout_b`` or ``all``), optionally
-    of one phenomenon and one language."""
+    """Narratives of one split (``dev``, ``heldout``, ``heldout_b``, ``heldout_c``,
+    ``reserve`` or ``all``), optionally of one phenomenon and one language. ``all`` leaves
+    the reserve out unless ``include_reserve`` (used to check the files, never to score)."""
     if split not in (*SPLITS, "all"):
-        raise ValueError(f"unknown split {split!r}; use dev, heldout, heldout_b or all")
+        raise ValueError(f"unknown split {split!r}; use {', '.join(SPLITS)} or all")
     narratives: list[Narrative] = []
     for path in sorted(CORPUS_DIR.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -226,6 +244,8 @@ def load_corpus(
                 raise ValueError(f"{path.name}: {raw.get('id')}: unknown split {own_split!r}")
             own_language = str(raw.get("language", file_language))
             if split not in ("all", own_split):
+                continue
+            if split == "all" and own_split == RESERVE and not include_reserve:
                 continue
             if phenomenon is not None and file_phenomenon != phenomenon:
                 continue
@@ -389,7 +409,7 @@ def by_phenomenon(with_triage: bool = True) -> list[dict[str, Any]]:
     rows = []
     for phenomenon, language in phenomena():
         for split in SPLITS:
-            if not load_corpus(split, phenomenon, language):
+            if split == RESERVE or not load_corpus(split, phenomenon, language):
                 continue
             report = evaluate(split, with_triage, phenomenon, language)
             found, total = emergency_recall(report)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 SIZES = {"phone": (360, 780), "desktop": (1280, 900)}
 
@@ -80,10 +80,11 @@ def pass_danger_signs(page: Page) -> None:
     next_page(page)
 
 
-def start_intake(page: Page, base_url: str) -> None:
-    """Open the start page and press Start."""
+def start_intake(page: Page, base_url: str, mode: str = "full") -> None:
+    """Open the start page and start the whole questionnaire (``full``) or, with
+    ``steps``, the step interview (the big Start button)."""
     page.goto(f"{base_url}/?lang=en")
-    page.locator('form[action="/intake"] button').click()
+    page.locator("#start-full" if mode == "full" else "#start").click()
 
 
 def serious_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:
@@ -127,3 +128,22 @@ def no_horizontal_scroll(page: Page) -> bool:
     return bool(
         page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
     )
+
+
+def first_on_worklist(browser: Browser, base: str) -> tuple[str | None, str | None]:
+    """(data-assessment, data-urgency) of the first worklist row, seen by a clinician in a
+    browser of their own."""
+    from tests.web._support import CLINICIAN
+
+    context = browser.new_context()
+    clinic = context.new_page()
+    try:
+        clinic.goto(f"{base}/clinic")
+        clinic.locator("#f-username").fill(CLINICIAN[0])
+        clinic.locator("#f-password").fill(CLINICIAN[1])
+        clinic.locator("form.narrow button").click()
+        expect(clinic).to_have_url(f"{base}/clinic")
+        first = clinic.locator("#worklist-rows tbody tr").first
+        return first.get_attribute("data-assessment"), first.get_attribute("data-urgency")
+    finally:
+        context.close()

@@ -58,7 +58,7 @@ class LiveServer:
 
 def start_server(folder: Path) -> LiveServer:
     """Serve a fresh app (with one clinician login) on a free loopback port in a thread."""
-    app, store = make_app(folder)
+    app, store = make_app(folder, api_anonymous_posts=True)
     add_clinician(store)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

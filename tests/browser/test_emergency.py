@@ -21,6 +21,7 @@ from backpath.store.models import StoredAssessment
 from tests.browser._pages import (
     answer_page,
     finish_intake,
+    first_on_worklist,
     next_page,
     pass_danger_signs,
     serious_violations,
@@ -28,7 +29,7 @@ from tests.browser._pages import (
     start_intake,
 )
 from tests.browser.conftest import LiveServer
-from tests.web._support import CLINICIAN, ROUTINE, all_red_flags_no
+from tests.web._support import ROUTINE, all_red_flags_no
 
 pytestmark = pytest.mark.browser
 
@@ -47,21 +48,6 @@ def _instruction(rule_id: str, number: str) -> str:
     return kb.instructions[instruction_id].text.format(emergency_number=number)
 
 
-def _first_on_worklist(browser: Browser, base: str) -> tuple[str | None, str | None]:
-    """(data-assessment, data-urgency) of the first worklist row, seen by a clinician in a
-    browser of their own."""
-    context = browser.new_context()
-    clinic = context.new_page()
-    try:
-        clinic.goto(f"{base}/clinic")
-        clinic.locator("#f-username").fill(CLINICIAN[0])
-        clinic.locator("#f-password").fill(CLINICIAN[1])
-        clinic.locator("form.narrow button").click()
-        expect(clinic).to_have_url(f"{base}/clinic")
-        first = clinic.locator("#worklist-rows tbody tr").first
-        return first.get_attribute("data-assessment"), first.get_attribute("data-urgency")
-    finally:
-        context.close()
 
 
 def test_emergency_interrupt_with_javascript(
@@ -94,7 +80,7 @@ def test_emergency_interrupt_with_javascript(
     assert len(emergency) == 1
     assert emergency[0].intake["answers"]["breathless_now"] is True
     assert emergency[0].intake["answers"]["chest_pain"] is False
-    assert _first_on_worklist(browser, base) == (emergency[0].id, "emergency")
+    assert first_on_worklist(browser, base) == (emergency[0].id, "emergency")
 
     # One primary action: the big call button with the configured number.
     call = screen.locator("a.call-button")
@@ -160,7 +146,7 @@ def test_emergency_interrupt_without_javascript(
         expect(page.locator("#emergency-screen")).to_be_visible()
         rows = _rows(fresh_server)
         assert [row.urgency for row in rows] == ["emergency"]
-        assert _first_on_worklist(browser, base) == (rows[0].id, "emergency")
+        assert first_on_worklist(browser, base) == (rows[0].id, "emergency")
         expect(page.locator("#emergency-screen a.call-button")).to_have_attribute("href", "tel:911")
         # (axe-core cannot run with JavaScript off; the same screen is checked above.)
         shoot(page, review_shots, "emergency-screen-no-js")

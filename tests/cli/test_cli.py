@@ -118,22 +118,24 @@ def test_assess_shows_a_checklist_as_a_numbered_list(kb) -> None:
 
 
 def _script(kb, replies: dict[str, tuple[object, str]]) -> tuple[list[str], list[str]]:
-    """The steps the planner asks a person who answers ``replies`` (code: (value, typed))
-    and "no" / "none of these" to everything else, and what that person types."""
-    from backpath.triage.interview import next_step
+    """The steps the planner asks, page by page as the terminal does, a person who answers
+    ``replies`` (code: (value, typed)) and "no" / "none of these" to everything else, and
+    what that person types."""
+    from backpath.triage.interview import next_page
 
     order: list[str] = []
     script: list[str] = []
     answers: dict[str, object] = {}
-    while (step := next_step(kb, answers, order)) is not None:  # type: ignore[arg-type]
-        order.append(step.id)
-        if step.kind == "checklist":
-            script.append("0")
-            answers.update(dict.fromkeys(step.codes, False))
-        else:
-            value, typed = replies.get(step.codes[0], (False, "n"))
-            script.append(typed)
-            answers[step.codes[0]] = value
+    while page := next_page(kb, answers, order):  # type: ignore[arg-type]
+        for step in page:
+            order.append(step.id)
+            if step.kind == "checklist":
+                script.append("0")
+                answers.update(dict.fromkeys(step.codes, False))
+            else:
+                value, typed = replies.get(step.codes[0], (False, "n"))
+                script.append(typed)
+                answers[step.codes[0]] = value
     return order, script
 
 
@@ -150,6 +152,7 @@ def test_assess_interview_asks_only_what_matters_then_self_care(kb) -> None:
         },
     )
     assert len(order) <= 10
+    script.append("n")  # decline the "help your care team" questions
     script.append("n")  # decline STarT Back
     result = runner.invoke(app, ["assess"], input="\n".join(script) + "\n")
     assert result.exit_code == 0, result.output
@@ -200,6 +203,7 @@ def test_assess_offers_startback_and_saves_it(kb, tmp_path) -> None:
     )
     # Accept STarT Back and answer 9 items: items 1-8 option 2 = agree (score 1) for
     # 1,2,5,6,7,8; option 1 = disagree for 3,4; item 9 option 4 = "very much" (score 1)
+    script.append("n")  # decline the "help your care team" questions
     script += ["y", "2", "2", "1", "1", "2", "2", "2", "2", "4"]
     saved = tmp_path / "intake.json"
     result = runner.invoke(app, ["assess", "--save", str(saved)], input="\n".join(script) + "\n")

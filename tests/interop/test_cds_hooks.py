@@ -53,8 +53,7 @@ def test_discovery_lists_one_patient_view_service_with_prefetch(client: TestClie
     response = client.get("/cds-services")
     assert response.status_code == 200
     services = response.json()["services"]
-    assert len(services) == 1
-    service = services[0]
+    service = next(s for s in services if s["id"] == SERVICE_ID)
     assert service["id"] == SERVICE_ID
     assert service["hook"] == "patient-view"
     assert service["description"]

@@ -81,3 +81,72 @@ def test_words_of_two_context_rules_read_as_before() -> None:
         "duration_days": "affirmed",
         "back_pain": "affirmed",
     }
+
+
+def test_gated_token_matcher_finds_exactly_what_the_full_matcher_finds() -> None:
+    """Issue 11 speed work: each pattern runs only where its required words are; on the
+    corpus texts (English and Spanish pipelines) the matches are those of spaCy's full
+    Matcher, in the same order by end token."""
+    import yaml
+
+    from backpath.nlp._normalise import normalise
+    from backpath.nlp._pipeline import _GatedTokenMatcher
+    from tests.nlp.test_corpus import ROOT
+
+    texts: list[str] = []
+    for path in sorted((ROOT / "tests" / "data" / "narratives").glob("*.yaml")):
+        texts += [item["text"] for item in yaml.safe_load(path.read_text())["narratives"]]
+    checked = 0
+    for language in ("en", "es"):
+        nlp = get_pipeline(language)
+        for name in nlp.pipe_names:
+            component = nlp.get_pipe(name)
+            owner = getattr(component, "_TargetMatcher__matcher", None) or getattr(
+                component, "_ConText__matcher", None
+            )
+            gated = getattr(owner, "_MedspacyMatcher__matcher", None)
+            if not isinstance(gated, _GatedTokenMatcher):
+                continue
+            for text in texts[::3]:
+                doc = nlp.make_doc(normalise(text).text.lower())
+                full = gated.full(doc)
+                got = gated(doc)
+                assert sorted(got) == sorted(full), (language, name, text)
+                assert [m[2] for m in got] == sorted(m[2] for m in full)
+                checked += 1
+    assert checked > 1000
+
+
+def test_warm_up_builds_each_reader_once() -> None:
+    """``warm_up`` builds the English and Spanish pipelines; a second call builds nothing
+    (the same pipeline objects) and refuses a language with no reader."""
+    import pytest
+
+    from backpath.nlp import warm_up
+
+    seconds = warm_up()
+    assert set(seconds) == {"en", "es"}
+    first = (get_pipeline("en"), get_pipeline("es"))
+    warm_up()
+    assert (get_pipeline("en"), get_pipeline("es")) == first
+    with pytest.raises(ValueError, match="no reader"):
+        warm_up(["de"])
+
+
+def test_concurrent_first_use_builds_one_pipeline() -> None:
+    """Threads asking for a pipeline at once get the same object (built under one lock)."""
+    import threading
+
+    from backpath.nlp import _pipeline
+
+    _pipeline.get_pipeline.cache_clear()
+    got: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(_pipeline.get_pipeline("en"))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == 4
+    assert all(item is got[0] for item in got)

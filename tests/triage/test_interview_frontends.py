@@ -1,16 +1,19 @@
-"""One interview for every front end: the planner, ``backpath assess`` and
-``POST /api/v1/interview`` ask the same steps in the same order for the same answers.
+"""One interview for every front end: the web pages, ``backpath assess`` and
+``POST /api/v1/interview`` show the same pages of steps in the same order for the same answers.
 
 Cases from ``tests/cases`` are replayed with the benchmark's simulated patient, who gives
-nothing up front (age and sex are asked like everything else): through the planner
-(``next_step``), through the terminal (CliRunner with the patient's replies typed in, read
-back from what the terminal printed and from the saved intake), and through the JSON
-endpoint (TestClient, ``asked_steps`` sent back each time).
+nothing up front (age and sex are asked like everything else). The reference is the page
+planner (``next_page``) replayed by the benchmark (``replay(..., pages=True)``): the pages
+shown and the steps answered. Then the same patient goes through the terminal (CliRunner
+with the replies typed in, read back from what the terminal printed and from the saved
+intake), the JSON endpoint (TestClient, reading ``page`` and sending ``asked_steps`` back)
+and the web intake (TestClient, no JavaScript: each page is filled in and sent with Next).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,10 +28,9 @@ from backpath.intake import Intake
 from backpath.kb import KnowledgeBase, load_knowledge
 from backpath.kb.schema import StepDef
 from backpath.triage import assess
-from backpath.triage.interview import next_step
 from backpath.vocabulary import FindingType, Urgency
 from tests.triage.test_interview_replay import interview_replay
-from tests.web._support import make_app
+from tests.web._support import Patient, make_app
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 # Every urgency, a checklist answered "not sure", follow-ups, the sex question, a fall.
@@ -69,18 +71,9 @@ def _patient(intake: dict[str, Any]) -> Any:
     return interview_replay.SimulatedPatient(intake)
 
 
-def _planner(kb: KnowledgeBase, intake: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The reference: the planner with the simulated patient, nothing given up front."""
-    patient = _patient(intake)
-    answers: dict[str, Any] = {}
-    asked: list[str] = []
-    while (step := next_step(kb, answers, asked)) is not None:
-        asked.append(step.id)
-        answers.update(patient.answer_step(kb, step))
-        current = assess(Intake.from_json({"answers": answers}), kb)
-        if current.urgency is Urgency.EMERGENCY:
-            break
-    return asked, answers
+def _reference(kb: KnowledgeBase, intake: dict[str, Any]) -> Any:
+    """The page planner with the simulated patient, nothing given up front."""
+    return interview_replay.replay(intake, kb, (), pages=True)
 
 
 def _typed(kb: KnowledgeBase, step: StepDef, reply: dict[str, Any]) -> list[str]:
@@ -113,9 +106,11 @@ def _signature(kb: KnowledgeBase, step: StepDef) -> str:
 
 def _terminal(
     kb: KnowledgeBase, intake: dict[str, Any], steps: list[str], tmp_path: Path
-) -> tuple[list[str], dict[str, Any], str]:
+) -> tuple[list[str], int, dict[str, Any], dict[str, Any]]:
     """Type the patient's replies to ``steps`` into ``backpath assess``; return the steps it
-    showed (in the order it printed them), the answers it saved, and check its result.
+    showed (in the order it printed them), how many pages it announced, the answers it saved
+    and the answers typed. After the result it is told no to the optional questions and to
+    STarT Back.
 
     A number or choice the patient skips is typed as Enter, which the terminal keeps as
     "not sure" (null).
@@ -130,7 +125,7 @@ def _terminal(
         script += _typed(kb, step, reply)
     final = assess(Intake.from_json({"answers": answers}), kb)
     if final.urgency is not Urgency.EMERGENCY:
-        script.append("n")  # no STarT Back
+        script += ["n", "n"]  # no optional questions, no STarT Back
     saved = tmp_path / "intake.json"
     result = CliRunner().invoke(
         cli,
@@ -146,11 +141,12 @@ def _terminal(
         if _signature(kb, step) in out
     )
     assert kb.urgencies[final.urgency].headline.upper() in out
-    return [step_id for _, step_id in shown], json.loads(saved.read_text())["answers"], answers
+    pages = len(re.findall(r"─ Page \d+ ─", out))
+    return [step_id for _, step_id in shown], pages, json.loads(saved.read_text())["answers"], answers
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     app, store = make_app(tmp_path_factory.mktemp("interview"))
     with TestClient(app) as client:
         yield client
@@ -159,40 +155,110 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 def _endpoint(
     kb: KnowledgeBase, client: TestClient, intake: dict[str, Any]
-) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
-    """The interview over ``POST /api/v1/interview``."""
+) -> tuple[list[list[str]], list[str], dict[str, Any], dict[str, Any]]:
+    """The interview over ``POST /api/v1/interview``, page by page: the pages it gave, the
+    steps answered (stopping at an emergency, as the other front ends do), the answers and
+    the last result."""
     patient = _patient(intake)
     answers: dict[str, Any] = {}
     asked: list[str] = []
+    pages: list[list[str]] = []
     while True:
         response = client.post("/api/v1/interview", json={"answers": answers, "asked_steps": asked})
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["result"]["next_step"] == body["next_step"]
         if body["next_step"] is None:
-            return asked, answers, body["result"]
-        step = kb.steps_by_id[body["next_step"]["id"]]
-        assert body["next_step"]["codes"] == list(step.codes)
-        asked.append(step.id)
-        answers.update(patient.answer_step(kb, step))
-        assert len(asked) <= len(kb.steps)
+            assert body["page"] == []
+            return pages, asked, answers, body["result"]
+        assert body["page"][0] == body["next_step"]
+        pages.append([step["id"] for step in body["page"]])
+        for shown in body["page"]:
+            step = kb.steps_by_id[shown["id"]]
+            assert shown["codes"] == list(step.codes)
+            asked.append(step.id)
+            answers.update(patient.answer_step(kb, step))
+            if assess(Intake.from_json({"answers": answers}), kb).urgency is Urgency.EMERGENCY:
+                break
+        assert len(pages) <= len(kb.steps)
+
+
+def _form_values(kb: KnowledgeBase, step: StepDef, reply: dict[str, Any], patient: Any) -> Any:
+    """What a browser sends for one step as the simulated patient answers it."""
+    if step.kind == "checklist":
+        ticked = patient.tick(step)
+        return "_unsure" if ticked is None else (ticked or "_none")
+    finding = kb.findings[step.codes[0]]
+    if finding.code not in reply:
+        return ""  # skipped
+    value = reply[finding.code]
+    if value is None:
+        return "not_sure"
+    if finding.type is FindingType.BOOLEAN:
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return value
+    return str(value)
+
+
+def _web(
+    kb: KnowledgeBase, client: TestClient, intake: dict[str, Any]
+) -> tuple[list[list[str]], str]:
+    """The web intake without JavaScript: the pages shown (step ids) and the urgency of the
+    stored result. After an emergency screen the patient asks for the result."""
+    patient = _patient(intake)
+    client.cookies.clear()
+    person = Patient(client)
+    person.start("steps")
+    pages: list[list[str]] = []
+    for _ in range(40):
+        url = str(person.page.url)
+        if person.on_emergency_screen():
+            person.emergency("finish")
+            continue
+        if "/r/" in url:
+            urgency = re.search(r'data-urgency="([^"]+)"', person.page.text)
+            assert urgency, person.page.text[:500]
+            return pages, urgency.group(1)
+        assert url.endswith("/intake/step") or "/intake/step?" in url, url
+        assert person.page.status_code == 200, person.page.text[:800]
+        shown = person.shown()
+        ids = [
+            code.removeprefix("list-") if code.startswith("list-") else kb.step_id_of_code[code]
+            for code in shown
+        ]
+        if "more=1" not in url:
+            pages.append(ids)
+        data: dict[str, Any] = {}
+        for code, step_id in zip(shown, ids, strict=True):
+            step = kb.steps_by_id[step_id]
+            data[code] = _form_values(kb, step, patient.answer_step(kb, step), patient)
+        person.submit(data)
+    raise AssertionError("the web intake did not end")
 
 
 @pytest.mark.parametrize(("case_id", "intake"), SELECTED, ids=[c for c, _ in SELECTED])
-def test_planner_terminal_and_api_ask_the_same_steps(
-    case_id: str, intake: dict[str, Any], api: TestClient, tmp_path: Path
+def test_web_terminal_and_api_show_the_same_pages(
+    case_id: str, intake: dict[str, Any], client: TestClient, tmp_path: Path
 ) -> None:
-    """Same steps, same order, same answers and the same urgency in all three."""
+    """Same pages, same steps in the same order, same answers and the same urgency."""
     kb = load_knowledge()
-    steps, answers = _planner(kb, intake)
+    reference = _reference(kb, intake)
+    steps = list(reference.steps)
+    pages = [list(page) for page in reference.pages]
     assert steps, case_id
 
-    terminal_steps, saved, typed = _terminal(kb, intake, steps, tmp_path)
+    terminal_steps, terminal_pages, saved, typed = _terminal(kb, intake, steps, tmp_path)
     assert terminal_steps == steps
+    assert terminal_pages == len(pages)
     assert saved == json.loads(json.dumps(typed))
 
-    api_steps, api_answers, result = _endpoint(kb, api, intake)
+    api_pages, api_steps, api_answers, result = _endpoint(kb, client, intake)
+    assert api_pages == pages
     assert api_steps == steps
-    assert api_answers == answers
-    expected = assess(Intake.from_json({"answers": answers}), kb).urgency
-    assert result["urgency"] == expected.value
+    expected = assess(Intake.from_json({"answers": api_answers}), kb).urgency
+    assert result["urgency"] == expected.value == reference.urgency.value
+
+    web_pages, web_urgency = _web(kb, client, intake)
+    assert web_pages == pages
+    assert web_urgency == reference.urgency.value

@@ -90,9 +90,13 @@ class Patient:
     def csrf(self) -> str:
         return csrf_of(self.page.text)
 
-    def start(self) -> Response:
-        """Press Start on the landing page."""
-        self.page = self.client.post("/intake", data={"csrf_token": self.csrf})
+    def start(self, mode: str = "full") -> Response:
+        """Start on the landing page: ``full`` (the whole questionnaire, one section per
+        page) or ``steps`` (the step interview, what the Start button does)."""
+        data = {"csrf_token": self.csrf}
+        if mode == "full":
+            data["mode"] = "full"
+        self.page = self.client.post("/intake", data=data)
         return self.page
 
     def shown(self) -> list[str]:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from backpath.store import Store
+from tests.web._api_auth import api_headers  # noqa: F401  (the fixture, for every test here)
 from tests.web._support import make_app
 
 

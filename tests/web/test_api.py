@@ -109,9 +109,9 @@ def test_narrative_length_limit_names_the_field(client: TestClient) -> None:
 
 def test_create_assessment_stores_intake_result_and_kb_identity(
     client: TestClient, store: Store
-) -> None:
+, api_headers: dict[str, str]) -> None:
     """POST /api/v1/assessments stores everything, returns 201, Location and a patient link."""
-    response = client.post("/api/v1/assessments", json=EMERGENCY_INTAKE)
+    response = client.post("/api/v1/assessments", json=EMERGENCY_INTAKE, headers=api_headers)
     assert response.status_code == 201
     body = response.json()
     assert response.headers["location"] == f"/api/v1/assessments/{body['id']}"
@@ -124,23 +124,23 @@ def test_create_assessment_stores_intake_result_and_kb_identity(
     assert row.urgency == "emergency"
     assert row.kb_version == body["result"]["knowledge_base"]["version"]
     assert row.kb_sha256 == body["result"]["knowledge_base"]["sha256"]
-    assert (audit_row.actor, audit_row.action) == ("api", "create")
+    assert (audit_row.actor, audit_row.action) == ("api-token:test-system", "create")
     page = client.get(body["patient_link"])
     assert urgency_of(page.text) == ["emergency"]
 
 
-def test_create_assessment_rejects_invalid_intake(client: TestClient, store: Store) -> None:
+def test_create_assessment_rejects_invalid_intake(client: TestClient, store: Store, api_headers: dict[str, str]) -> None:
     """An invalid intake is not stored and names the field."""
-    response = client.post("/api/v1/assessments", json={"answers": {"fever": 1}})
+    response = client.post("/api/v1/assessments", json={"answers": {"fever": 1}}, headers=api_headers)
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "answers.fever"
     with store.session() as db:
         assert db.query(StoredAssessment).count() == 0
 
 
-def test_reading_an_assessment_needs_a_clinician(client: TestClient, store: Store) -> None:
+def test_reading_an_assessment_needs_a_clinician(client: TestClient, store: Store, api_headers: dict[str, str]) -> None:
     """GET /api/v1/assessments/{id} is 401 for everyone but a signed-in clinician."""
-    created = client.post("/api/v1/assessments", json=EMERGENCY_INTAKE).json()
+    created = client.post("/api/v1/assessments", json=EMERGENCY_INTAKE, headers=api_headers).json()
     anonymous = client.get(f"/api/v1/assessments/{created['id']}")
     assert anonymous.status_code == 401
     add_clinician(store)
@@ -156,9 +156,9 @@ def test_reading_an_assessment_needs_a_clinician(client: TestClient, store: Stor
     assert [v.detail for v in views] == [{"via": "api"}]
 
 
-def test_patient_link_does_not_open_the_api(client: TestClient) -> None:
+def test_patient_link_does_not_open_the_api(client: TestClient, api_headers: dict[str, str]) -> None:
     """The patient's token opens their result page, never the clinician API."""
-    created = client.post("/api/v1/assessments", json=EMERGENCY_INTAKE).json()
+    created = client.post("/api/v1/assessments", json=EMERGENCY_INTAKE, headers=api_headers).json()
     client.get(created["patient_link"])
     assert client.get(f"/api/v1/assessments/{created['id']}").status_code == 401
 

@@ -116,8 +116,11 @@ def test_follow_up_starts_a_new_intake_in_the_same_episode(
     patient = Patient(client)
     patient.page = page
     patient.page = client.post(f"{page.url}/follow-up", data={"csrf_token": patient.csrf})
-    assert "/intake/section/start" in str(patient.page.url)
-    assert 'value="52"' in patient.page.text
+    # The step interview, with age and sex carried over: they are not asked again.
+    assert str(patient.page.url).endswith("/intake/step")
+    assert 'name="age"' not in patient.page.text
+    assert 'name="_shown" value="list-danger_signs"' in patient.page.text
+    patient.page = client.get("/intake/section/pain")  # the whole questionnaire stays open
     patient.complete({"pain_back_nrs": "3"})
     with store.session() as db:
         rows = db.query(StoredAssessment).order_by(StoredAssessment.created_at).all()

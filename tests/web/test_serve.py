@@ -40,6 +40,7 @@ def running_server(
     port = free_port()
     log = folder / f"serve-{port}.log"
     env = {
+        "BACKPATH_API_ANONYMOUS_POSTS": "1",  # the tests post like an old client
         **os.environ,
         "PYTHONPATH": f"{SOURCE_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
     }

@@ -1,9 +1,12 @@
 """``backpath assess``: the terminal interview.
 
-The interview asks *steps* (``questionnaire.yaml`` ``steps``), chosen one at a time by
-``backpath.triage.interview.next_step`` - the same planner as ``POST /api/v1/interview``, the
-Result JSON's ``next_step`` and the interview replay: the signs that need help at once first,
-then only what could still change the result. A checklist is shown as a numbered list: type
+The interview asks *steps* (``questionnaire.yaml`` ``steps``) page by page, as the web pages
+do: ``backpath.triage.interview.next_page`` - the same planner as the web intake,
+``POST /api/v1/interview`` (``page``), the Result JSON's ``next_step`` and the interview
+replay: the signs that need help at once first, then only what could still change the
+result. After the result, the person may answer the optional "help your care team" steps
+(``optional_page``) and STarT Back; an answer there can still raise the result, which is
+then shown again. A checklist is shown as a numbered list: type
 the numbers of the "yes" answers, 0 for none of these, ? (or Enter) for not sure. The moment
 an emergency rule fires the person is told what to do and the interview stops. Keyboard
 only; Ctrl-C or Ctrl-D stops cleanly. Nothing is stored.
@@ -12,6 +15,7 @@ only; Ctrl-C or Ctrl-D stops cleanly. Nothing is stored.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +28,13 @@ from backpath.intake import Intake
 from backpath.kb import KnowledgeBase, load_knowledge
 from backpath.kb.schema import FindingDef, StepDef
 from backpath.triage import Assessment, assess
-from backpath.triage.interview import checklist_answers, next_step, step_text
+from backpath.triage.interview import (
+    checklist_answers,
+    next_page,
+    optional_page,
+    optional_steps,
+    step_text,
+)
 from backpath.vocabulary import FindingType, FindingValue, Urgency
 
 
@@ -54,6 +64,7 @@ class Interview:
         self.unsure: set[str] = set()
         # Steps asked, in order (answered or not).
         self.asked_steps: list[str] = []
+        self.page_number = 0
 
     def text(self, key: str, default: str) -> str:
         return self.kb.text(key, self.language, default)
@@ -83,7 +94,9 @@ class Interview:
                 self.unsure.add(finding.code)
                 if not plain:
                     return
-                help_text = self.text(f"finding.{finding.code}.unsure_help", finding.unsure_help or "")
+                help_text = self.text(
+                    f"finding.{finding.code}.unsure_help", finding.unsure_help or ""
+                )
                 self.console.print(f"[italic]{help_text}[/]")
                 continue
             self.unsure.discard(finding.code)
@@ -180,9 +193,30 @@ class Interview:
         self.console.print(f"[yellow]{ui['bad_choice']}[/]")
         return None
 
-    def next_step(self) -> StepDef | None:
-        """The next step to ask (``backpath.triage.interview.next_step``), or None."""
-        return next_step(self.kb, self.intake(), self.asked_steps, self.current())
+    def next_page(self) -> list[StepDef]:
+        """The next page of steps (``backpath.triage.interview.next_page``); empty when
+        nothing left can change the result."""
+        return next_page(self.kb, self.intake(), self.asked_steps, self.current())
+
+    def optional_page(self) -> list[StepDef]:
+        """The next page of optional steps: first anything that could still change the
+        result, then the "help your care team" steps."""
+        return self.next_page() or optional_page(
+            self.kb, self.intake(), self.asked_steps, self.current()
+        )
+
+    def ask_pages(self, pages: Callable[[], list[StepDef]]) -> bool:
+        """Ask page after page until ``pages`` gives none; True when an answer made it an
+        emergency (the emergency screen is then shown and nothing more is asked)."""
+        while page := pages():
+            self.page_number += 1
+            self.console.rule(self.ui["page"].format(n=self.page_number))
+            for step in page:
+                self.ask_step(step)
+                if self.current().urgency is Urgency.EMERGENCY:
+                    _emergency_screen(self.console, self)
+                    return True
+        return False
 
     def current(self) -> Assessment:
         return assess(self.intake(), self.kb)
@@ -237,26 +271,48 @@ _INVALID = _Invalid()
 
 
 def run_interview(console: Console, kb: KnowledgeBase, language: str) -> Interview:
-    """The whole interview; returns the interview with its answers.
+    """The interview up to a safe result; returns the interview with its answers.
 
-    What to ask next is decided by ``backpath.triage.interview.next_step`` (the same planner
-    as the JSON interview endpoint and the interview replay); this function only shows the
-    steps, asks, and stops at the emergency screen: nothing left could change an emergency.
+    What to ask is decided by ``backpath.triage.interview.next_page`` (the same pages as the
+    web intake and the JSON interview endpoint); this function only shows the steps, asks,
+    and stops at the emergency screen: nothing left could change an emergency.
     """
     interview = Interview(console, kb, language)
     console.print(Panel(interview.ui["intro"], title="backpath"))
-    while (step := interview.next_step()) is not None:
-        console.rule(str(len(interview.asked_steps) + 1))
-        interview.ask_step(step)
-        if interview.current().urgency is Urgency.EMERGENCY:
-            _emergency_screen(console, interview)
-            return interview
-    if interview.current().urgency is not Urgency.EMERGENCY:
-        if language == "en":
-            interview.offer_instrument("startback")
-        else:
-            console.print(interview.ui["questionnaire_english_only"])
+    interview.ask_pages(interview.next_page)
     return interview
+
+
+def offer_more(console: Console, interview: Interview) -> bool:
+    """After the result: the optional "help your care team" pages, then STarT Back (in
+    English). True when the person answered something. Ctrl-D or Enter means no."""
+    if interview.current().urgency is Urgency.EMERGENCY:
+        return False
+    remaining = optional_page(interview.kb, interview.intake(), interview.asked_steps)
+    asked_before = len(interview.asked_steps)
+    if remaining:
+        # About ten seconds a question: what the offer says it will take.
+        questions = sum(
+            len(step.codes)
+            for step in optional_steps(interview.kb, interview.intake(), interview.asked_steps)
+        )
+        offer = interview.ui["offer_more"].format(minutes=max(1, round(questions / 6)))
+        try:
+            reply = console.input(f"\n[bold]{offer}[/] ").strip().lower()
+        except EOFError:
+            return False
+        agreed = reply in (interview.ui["answer_yes"], "y", "yes", "s", "si", "sí")
+        if agreed and interview.ask_pages(interview.optional_page):
+            return True
+    if interview.language != "en":
+        console.print(interview.ui["questionnaire_english_only"])
+        return len(interview.asked_steps) > asked_before
+    try:
+        before = dict(interview.instruments)
+        interview.offer_instrument("startback")
+    except EOFError:
+        return len(interview.asked_steps) > asked_before
+    return len(interview.asked_steps) > asked_before or interview.instruments != before
 
 
 def _emergency_screen(console: Console, interview: Interview) -> None:
@@ -296,7 +352,17 @@ def assess_command(
         console.print(f"\n{ui['stopped']}")
         raise typer.Exit(130) from None
     console.print()
-    print_assessment(console, interview.current(), clinician=clinician)
+    first = interview.current()
+    print_assessment(console, first, clinician=clinician)
+    try:
+        more = offer_more(console, interview)
+    except KeyboardInterrupt:
+        more = False
+    if more:
+        final = interview.current()
+        changed = final.urgency is not first.urgency
+        console.print(f"\n[bold]{ui['updated_result' if changed else 'result_with_more']}[/]")
+        print_assessment(console, final, clinician=clinician)
     if save is not None:
         intake = interview.intake()
         save.write_text(json.dumps(intake.to_json(), indent=2), encoding="utf-8")

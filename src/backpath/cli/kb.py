@@ -25,9 +25,12 @@ def check() -> None:
 
     Exit 1 and list every problem (file: id: message) when anything is wrong.
     """
+    from backpath.interop.imaging import validate_imaging
     from backpath.kb import check_knowledge, load_knowledge
 
-    problems = check_knowledge()
+    # imaging.yaml (lumbar imaging at the point of ordering) is checked here as well: its
+    # conditions use the findings, so it is part of the knowledge base's clinical content.
+    problems = [*check_knowledge(), *validate_imaging()]
     console = Console()
     if problems:
         for problem in problems:

@@ -67,7 +67,12 @@ def serve_command(
 
     if secure_cookies is None:
         secure_cookies = os.environ.get(SECURE_COOKIES_ENV) == "1" or not _loopback(host)
-    settings = settings_from_env(database_url, data_dir, secure_cookies)
+    try:
+        settings = settings_from_env(database_url, data_dir, secure_cookies)
+    except ValueError as exc:  # a setting in the environment is wrong: say which, exit 2
+        from backpath.cli._io import fail
+
+        raise fail(str(exc)) from None
     web_app = create_app(settings)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"

@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backpath.errors import BackpathError
+from backpath.kb.loader import safe_load_yaml
 
 
 class Paper(StrEnum):
@@ -150,7 +151,7 @@ def load_clinic(path: str | Path) -> Clinic:
     except (OSError, UnicodeDecodeError) as exc:
         raise ClinicError("(file)", f"cannot read ({exc})", source) from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_yaml(text)
     except yaml.YAMLError as exc:
         raise ClinicError("(file)", f"not valid YAML ({exc})", source) from None
     return clinic_from_data(data, source)

@@ -26,6 +26,7 @@ from backpath.education.schema import (
 )
 from backpath.errors import ConditionError, KnowledgeError
 from backpath.kb import KnowledgeBase
+from backpath.kb.loader import safe_load_yaml
 from backpath.kb.validation import validation_problems
 from backpath.logic.conditions import Compare, Is, Missing, parse, walk
 from backpath.vocabulary import FindingType, FindingValue, Urgency
@@ -200,7 +201,7 @@ def _handout_advice_ids(kb: KnowledgeBase) -> tuple[str, ...]:
     path = kb.root / HANDOUT_ADVICE_FILE
     if not path.exists():
         return ()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_load_yaml(path.read_text(encoding="utf-8")) or {}
     return tuple(str(block["id"]) for block in data.get("advice", []) if isinstance(block, dict))
 
 
@@ -231,7 +232,7 @@ def validate_handout_knowledge(root: str | None = None) -> list[str]:
 def _build(kb: KnowledgeBase) -> HandoutKnowledge:
     path: Path = kb.root / HANDOUT_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise KnowledgeError([f"{HANDOUT_FILE}: (file): cannot read: {exc}"]) from None
     except yaml.YAMLError as exc:

@@ -32,7 +32,7 @@ from backpath.instruments.schema import (
     Stratum,
     Wording,
 )
-from backpath.instruments.texts import apply_texts, read_texts, texts_path
+from backpath.instruments.texts import apply_texts, read_texts, safe_load_yaml, texts_path
 
 #: Where the repository's instrument definitions live.
 INSTRUMENTS_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "instruments"
@@ -145,7 +145,7 @@ def _load(root: Path, texts: Path | None) -> tuple[dict[str, Instrument], list[s
 def _read_definition(path: Path, rel: str, problems: list[str]) -> Instrument | None:
     try:
         with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = safe_load_yaml(handle)
     except OSError as exc:
         problems.append(f"{rel}: (file): cannot read: {exc.strerror or exc}")
         return None

@@ -49,7 +49,11 @@ def build_router(
             public_url=settings.public_url if settings is not None else None,
         )
     )
-    router.include_router(build_fhir_router(kb, max_narrative_chars))
+    router.include_router(
+        build_fhir_router(
+            kb, max_narrative_chars, settings.public_url if settings is not None else None
+        )
+    )
     return router
 
 

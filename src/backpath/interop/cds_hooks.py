@@ -22,6 +22,13 @@ medicines. ``POST /cds-services/backpath-back-pain-triage``:
 
 Without an intake on file, a card is given only when the chart itself puts the person on
 the back-and-leg-pain pathway (a recent sciatica, low back pain or cauda equina code).
+
+Two more services advise on lumbar spine imaging at the point of ordering, for the
+``order-select`` and ``order-sign`` hooks (``context.draftOrders``, a Bundle of draft
+``ServiceRequest``s; ``context.selections`` for order-select). A lumbar X-ray, CT or MRI order
+(coded as listed in ``knowledge/imaging.yaml``) gets one card from the same prefetch, chart
+reading, merge and triage as above, decided by ``backpath.interop.imaging``; any other order
+gets none.
 Every card issued and every feedback on it (``POST .../feedback``) goes to the audit log.
 Errors are ``{"error": {"field", "message"}}`` with 400, 401, 404 or 412.
 """
@@ -49,14 +56,19 @@ from backpath.interop.fhir import (
     read_json_body,
 )
 from backpath.interop.fhir_client import FhirQueryError, FhirReader, fill_template, outcome_text
+from backpath.interop.imaging import ImagingRules, OrderContext, decide, imaging_card, load_imaging
 from backpath.interop.terminology import Terminology
 from backpath.kb import KnowledgeBase
+from backpath.triage import Assessment
 from backpath.vocabulary import FindingType
 from backpath.web.routes_api import error, json_response
 from backpath.web.triage import triage
 
 SERVICE_ID = "backpath-back-pain-triage"
 HOOK = "patient-view"
+ORDER_SELECT_ID = "backpath-lumbar-imaging-order-select"
+ORDER_SIGN_ID = "backpath-lumbar-imaging-order-sign"
+ORDER_HOOKS = {ORDER_SELECT_ID: "order-select", ORDER_SIGN_ID: "order-sign"}
 SUMMARY_LIMIT = 140
 INTAKE_FRESH_DAYS = 14
 INDICATORS = {
@@ -109,7 +121,30 @@ def discovery(terminology: Terminology) -> dict[str, Any]:
                     "Send the prefetch, or fhirServer and fhirAuthorization for an allow-listed "
                     "FHIR server. Without the Patient or the intakes the answer is 412."
                 ),
-            }
+            },
+            *(
+                {
+                    "hook": hook,
+                    "id": service_id,
+                    "title": f"backpath: lumbar spine imaging appropriateness ({hook})",
+                    "description": (
+                        "For a draft lumbar spine X-ray, CT or MRI order (LOINC or CPT coded): "
+                        "whether imaging is indicated now, from the ACR Appropriateness Criteria "
+                        "low back pain variants, Choosing Wisely and NICE NG59, applied to the "
+                        "patient's latest backpath intake and chart. A warning card suggests "
+                        "removing or replacing the order (with override reasons); an info card "
+                        "says when imaging is appropriate, or what is not known."
+                    ),
+                    "prefetch": prefetch_templates(terminology),
+                    "usageRequirements": (
+                        "Send draftOrders (a Bundle of draft ServiceRequests with ids) and the "
+                        "prefetch, or fhirServer and fhirAuthorization for an allow-listed FHIR "
+                        "server. Without the Patient or the intakes the answer is 412; orders "
+                        "that are not lumbar imaging get no card and need no data."
+                    ),
+                }
+                for service_id, hook in ORDER_HOOKS.items()
+            ),
         ]
     }
 
@@ -375,8 +410,13 @@ def _merge(
 
 
 def _triage(kb: KnowledgeBase, merged: Merged, max_narrative_chars: int) -> dict[str, Any]:
+    return _assess(kb, merged, max_narrative_chars).to_json()
+
+
+def _assess(kb: KnowledgeBase, merged: Merged, max_narrative_chars: int) -> Assessment:
+    """The core's assessment of the merged intake and chart (errors name the source)."""
     try:
-        return triage(merged.document, kb, max_narrative_chars).assessment.to_json()
+        return triage(merged.document, kb, max_narrative_chars).assessment
     except IntakeError as exc:
         code = exc.field.removeprefix("answers.")
         path = merged.paths.get(code, exc.field)
@@ -592,31 +632,39 @@ class CdsAnswer:
     document: dict[str, Any]
     urgency: str | None = None
     intake: str | None = None
+    per_card: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-def cds_response(
-    kb: KnowledgeBase,
-    terminology: Terminology,
-    request: Any,
-    max_narrative_chars: int,
-    options: CdsOptions | None = None,
-    today: date | None = None,
-) -> CdsAnswer:
-    """The CDS Hooks response for a decoded request.
-
-    Raises ``IntakeError`` (400) naming the field, or ``PreconditionError`` (412).
-    """
-    options = options or CdsOptions()
+def _check_request(request: Any, hook: str) -> tuple[str, date | None]:
+    """The common checks of a CDS Hooks request; the patient id and ``context.date``."""
     if not isinstance(request, dict):
         raise IntakeError("(body)", "a CDS Hooks request must be a JSON object")
-    if request.get("hook") != HOOK:
-        raise IntakeError("hook", f"this service answers {HOOK!r}, not {request.get('hook')!r}")
+    if request.get("hook") != hook:
+        raise IntakeError("hook", f"this service answers {hook!r}, not {request.get('hook')!r}")
     if not isinstance(request.get("hookInstance"), str) or not request["hookInstance"]:
         raise IntakeError("hookInstance", "required: a string")
-    patient_id, on = _context(request)
-    today = on or today or datetime.now(UTC).date()
-    gathered = _gather(request, prefetch_templates(terminology), options)
+    return _context(request)
 
+
+@dataclass
+class PatientData:
+    """What the prefetch (or the FHIR server) gave about the patient, read and checked."""
+
+    gathered: Gathered
+    reading: ChartReading
+    intake: tuple[dict[str, Any], str] | None
+    today: date
+
+
+def _patient_data(
+    terminology: Terminology,
+    request: Mapping[str, Any],
+    patient_id: str,
+    today: date,
+    options: CdsOptions,
+) -> PatientData:
+    """Prefetch (or fetch) the patient's data, check it is theirs, read the chart."""
+    gathered = _gather(request, prefetch_templates(terminology), options)
     patient = gathered.values.get(PATIENT_KEY)
     if patient is not None:
         if patient.get("resourceType") != "Patient":
@@ -632,22 +680,196 @@ def cds_response(
             _check_subject(resource, f"prefetch.{key}{path}", patient_id)
             resources.append(resource)
     reading = read_chart(terminology, patient, resources, today)
-
     found = _latest_intake(gathered.values.get(INTAKE_KEY), patient_id)
-    if found is None and not reading.has_context():
-        return CdsAnswer({"cards": []})  # no intake and nothing on the pathway: no card
-    intake, where = found if found is not None else (None, "")
-    merged = _merge(kb, intake, where, reading)
-    result = _triage(kb, merged, max_narrative_chars)
-    info = IntakeInfo(
+    return PatientData(gathered, reading, found, today)
+
+
+def _intake_info(data: PatientData) -> IntakeInfo:
+    intake = data.intake[0] if data.intake is not None else None
+    return IntakeInfo(
         reference=(
             f"QuestionnaireResponse/{intake.get('id', '(no id)')}" if intake is not None else None
         ),
         authored=fhir_date(intake.get("authored")) if intake is not None else None,
-        today=today,
+        today=data.today,
     )
-    card = card_from_result(kb, result, info, reading, merged, gathered.not_checked)
+
+
+def cds_response(
+    kb: KnowledgeBase,
+    terminology: Terminology,
+    request: Any,
+    max_narrative_chars: int,
+    options: CdsOptions | None = None,
+    today: date | None = None,
+) -> CdsAnswer:
+    """The CDS Hooks response for a decoded request.
+
+    Raises ``IntakeError`` (400) naming the field, or ``PreconditionError`` (412).
+    """
+    options = options or CdsOptions()
+    patient_id, on = _check_request(request, HOOK)
+    data = _patient_data(
+        terminology, request, patient_id, on or today or datetime.now(UTC).date(), options
+    )
+    if data.intake is None and not data.reading.has_context():
+        return CdsAnswer({"cards": []})  # no intake and nothing on the pathway: no card
+    intake, where = data.intake if data.intake is not None else (None, "")
+    merged = _merge(kb, intake, where, data.reading)
+    result = _triage(kb, merged, max_narrative_chars)
+    info = _intake_info(data)
+    card = card_from_result(kb, result, info, data.reading, merged, data.gathered.not_checked)
     return CdsAnswer({"cards": [card]}, result["urgency"], info.reference)
+
+
+# ------------------------------------------------------------------ imaging order hooks
+
+
+def _draft_orders(context: Mapping[str, Any], patient_id: str) -> dict[str, dict[str, Any]]:
+    """The draft orders by ``Type/id`` (``context.draftOrders``, a FHIR Bundle)."""
+    bundle = context.get("draftOrders")
+    where = "context.draftOrders"
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise IntakeError(where, "required: a FHIR Bundle of the draft orders")
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise IntakeError(f"{where}.entry", "must be a list")
+    orders: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(entries):
+        at = f"{where}.entry[{index}].resource"
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise IntakeError(at, "must be a FHIR resource")
+        _check_subject(resource, at, patient_id)
+        rid = resource.get("id")
+        if isinstance(rid, str) and rid:
+            orders[f"{resource['resourceType']}/{rid}"] = resource
+        elif resource["resourceType"] == "ServiceRequest":
+            raise IntakeError(f"{at}.id", "required: a draft ServiceRequest needs its id")
+    return orders
+
+
+def _targets(
+    context: Mapping[str, Any], hook: str, orders: Mapping[str, dict[str, Any]]
+) -> list[str]:
+    """The orders to advise on: the selections (order-select) or every draft (order-sign)."""
+    if hook == "order-sign":
+        return list(orders)
+    selections = context.get("selections")
+    if not isinstance(selections, list) or not selections:
+        raise IntakeError("context.selections", "required for order-select: the selected order ids")
+    for index, item in enumerate(selections):
+        if not isinstance(item, str) or item not in orders:
+            raise IntakeError(
+                f"context.selections[{index}]",
+                f"{item!r} is not the Type/id of an order in context.draftOrders",
+            )
+    return list(dict.fromkeys(selections))
+
+
+def _because_text(code: str, assessment: Assessment, merged: Merged) -> str:
+    """Where a finding's value came from, as the card says it."""
+    value = assessment.answers.get(code)
+    facts = merged.chart.get(code, [])
+    if facts and value == facts[0].value:
+        return f"`{code}` = {_value(value)} (chart: " + "; ".join(f.evidence() for f in facts) + ")"
+    evidence = assessment.evidence.get(code)
+    source = (
+        evidence.source if evidence is not None else ("answer" if value is not None else "unknown")
+    )
+    text = f"`{code}` = {_value(value)} ({source}"
+    if evidence is not None and evidence.source == "narrative" and evidence.text:
+        text += f': "{evidence.text}"'
+    return text + ")"
+
+
+def _intake_line(info: IntakeInfo) -> str:
+    if info.reference is None:
+        return "**No backpath intake on file**: findings are from the chart only."
+    when = info.authored.isoformat() if info.authored else "unknown date"
+    line = f"**Intake:** `{info.reference}`, answered {when}."
+    if info.authored is not None and (info.today - info.authored).days > INTAKE_FRESH_DAYS:
+        line += (
+            f" It is older than {INTAKE_FRESH_DAYS} days: the answers describe that day - "
+            "re-assess before acting on this advice."
+        )
+    return line
+
+
+def order_response(
+    kb: KnowledgeBase,
+    terminology: Terminology,
+    rules: ImagingRules,
+    request: Any,
+    hook: str,
+    max_narrative_chars: int,
+    options: CdsOptions | None = None,
+    today: date | None = None,
+) -> CdsAnswer:
+    """The response to an ``order-select`` or ``order-sign`` request: one card per lumbar
+    spine imaging order among the selected (or all) draft ServiceRequests, none otherwise.
+
+    Raises ``IntakeError`` (400) naming the field, or ``PreconditionError`` (412) when an
+    imaging order is there but the Patient or the intakes cannot be had.
+    """
+    options = options or CdsOptions()
+    patient_id, on = _check_request(request, hook)
+    context = request["context"]
+    orders = _draft_orders(context, patient_id)
+    imaging = []
+    for reference in _targets(context, hook, orders):
+        resource = orders[reference]
+        if resource.get("resourceType") != "ServiceRequest":
+            continue
+        code = resource.get("code")
+        coding = code.get("coding") if isinstance(code, dict) else None
+        matched = rules.match(coding if isinstance(coding, list) else [])
+        if matched is not None:
+            imaging.append((reference, resource, matched))
+    if not imaging:
+        return CdsAnswer({"cards": []})  # no lumbar imaging order: nothing to say, no data read
+
+    data = _patient_data(
+        terminology, request, patient_id, on or today or datetime.now(UTC).date(), options
+    )
+    intake, where = data.intake if data.intake is not None else (None, "")
+    merged = _merge(kb, intake, where, data.reading)
+    assessment = _assess(kb, merged, max_narrative_chars)
+    result = assessment.to_json()
+    info = _intake_info(data)
+    kb_line = (
+        f"backpath knowledge base {kb.version} (sha256 `{kb.sha256[:12]}`); decision support, "
+        "rules pending clinical safety sign-off."
+    )
+    cards = []
+    per_card: dict[str, dict[str, Any]] = {}
+    for reference, resource, matched in imaging:
+        decision = decide(rules, matched, assessment.answers, kb.red_flags)
+        card = imaging_card(
+            rules,
+            decision,
+            OrderContext(
+                resource=resource,
+                reference=reference,
+                because=lambda code: _because_text(code, assessment, merged),
+                urgency=result["urgency"],
+                urgency_label=result.get("urgency_text", {}).get("label"),
+                intake_line=_intake_line(info),
+                kb_version=kb.version,
+                kb_line=kb_line,
+            ),
+        )
+        if data.gathered.not_checked:
+            card["detail"] += "\n\n**Not checked**\n\n" + "\n".join(
+                f"- `{key}`: {why}" for key, why in data.gathered.not_checked.items()
+            )
+        cards.append(card)
+        per_card[card["uuid"]] = {
+            "order": reference,
+            "verdict": decision.verdict,
+            "variants": [o.variant.id for o in decision.deciding],
+        }
+    return CdsAnswer({"cards": cards}, result["urgency"], info.reference, per_card)
 
 
 # ----------------------------------------------------------------------------- routes
@@ -696,12 +918,16 @@ def build_cds_router(
     verifier: ClientVerifier,
     options: CdsOptions,
     public_url: str | None = None,
+    imaging: ImagingRules | None = None,
 ) -> APIRouter:
-    """``GET /cds-services``, ``POST /cds-services/{id}`` and its ``/feedback``."""
+    """``GET /cds-services``, ``POST /cds-services/{id}`` and its ``/feedback`` for the
+    triage service and the two imaging order services (``imaging``: the imaging rules,
+    loaded from the knowledge base when not given)."""
     from backpath.store import audit
     from backpath.store.audit import Actor
     from backpath.web.pages import web
 
+    rules = imaging if imaging is not None else load_imaging()
     router = APIRouter(prefix="/cds-services", tags=["cds hooks"])
     service_path = f"/cds-services/{SERVICE_ID}"
 
@@ -745,42 +971,95 @@ def build_cds_router(
             return error(400, exc.field, exc.message)
 
         def work() -> Response:
-            try:
-                answer = cds_response(kb, terminology, document, max_narrative_chars, options)
-            except IntakeError as exc:
-                return error(400, exc.field, exc.message)
-            except PreconditionError as exc:
-                return error(412, exc.field, exc.message)
-            cards = answer.document["cards"]
-            if cards:
-                with web(request).store.session() as session:
-                    for card in cards:
-                        audit.record(
-                            session,
-                            actor(claims, request),
-                            "cds_card",
-                            "cds_card",
-                            card["uuid"],
-                            {
-                                "service": SERVICE_ID,
-                                "hookInstance": document.get("hookInstance"),
-                                "patientId": (document.get("context") or {}).get("patientId"),
-                                "intake": answer.intake,
-                                "urgency": answer.urgency,
-                                "indicator": card["indicator"],
-                                "tenant": claims.get("tenant"),
-                            },
-                        )
-            return json_response(answer.document)
+            return answer_and_record(
+                request,
+                claims,
+                SERVICE_ID,
+                document,
+                lambda: cds_response(kb, terminology, document, max_narrative_chars, options),
+            )
 
         return await run_in_threadpool(work)
 
-    @router.post(
-        f"/{SERVICE_ID}/feedback", summary="CDS Hooks feedback on a card", response_class=Response
-    )
+    def answer_and_record(
+        request: Request,
+        claims: Mapping[str, Any],
+        service_id: str,
+        document: Any,
+        compute: Callable[[], CdsAnswer],
+    ) -> Response:
+        """Run the service; write every card issued to the audit log; map errors."""
+        try:
+            answer = compute()
+        except IntakeError as exc:
+            return error(400, exc.field, exc.message)
+        except PreconditionError as exc:
+            return error(412, exc.field, exc.message)
+        cards = answer.document["cards"]
+        if cards:
+            context = document.get("context") if isinstance(document, dict) else None
+            with web(request).store.session() as session:
+                for card in cards:
+                    audit.record(
+                        session,
+                        actor(claims, request),
+                        "cds_card",
+                        "cds_card",
+                        card["uuid"],
+                        {
+                            "service": service_id,
+                            "hookInstance": document.get("hookInstance"),
+                            "patientId": (context or {}).get("patientId"),
+                            "intake": answer.intake,
+                            "urgency": answer.urgency,
+                            "indicator": card["indicator"],
+                            "tenant": claims.get("tenant"),
+                            **answer.per_card.get(card["uuid"], {}),
+                        },
+                    )
+        return json_response(answer.document)
+
+    def order_route(service_id: str, hook: str) -> None:
+        path = f"/cds-services/{service_id}"
+
+        async def call_order_service(request: Request) -> Response:
+            """A CDS Hooks order request in; one card per lumbar imaging order out."""
+            claims = authenticate(request, path)
+            if isinstance(claims, Response):
+                return claims
+            try:
+                document = await read_json_body(request)
+            except IntakeError as exc:
+                return error(400, exc.field, exc.message)
+
+            def work() -> Response:
+                return answer_and_record(
+                    request,
+                    claims,
+                    service_id,
+                    document,
+                    lambda: order_response(
+                        kb, terminology, rules, document, hook, max_narrative_chars, options
+                    ),
+                )
+
+            return await run_in_threadpool(work)
+
+        router.add_api_route(
+            f"/{service_id}",
+            call_order_service,
+            methods=["POST"],
+            summary=f"CDS Hooks service: lumbar imaging appropriateness ({hook})",
+            response_class=Response,
+        )
+
+    for order_service, order_hook in ORDER_HOOKS.items():
+        order_route(order_service, order_hook)
+
     async def feedback(request: Request) -> Response:
         """Accepted or overridden cards, stored in the audit log by card uuid."""
-        claims = authenticate(request, f"{service_path}/feedback")
+        service_id = request.url.path.rstrip("/").rsplit("/", 2)[-2]
+        claims = authenticate(request, f"/cds-services/{service_id}/feedback")
         if isinstance(claims, Response):
             return claims
         try:
@@ -810,7 +1089,7 @@ def build_cds_router(
                         "cds_card",
                         item["card"],
                         {
-                            "service": SERVICE_ID,
+                            "service": service_id,
                             "outcome": item["outcome"],
                             "outcomeTimestamp": item["outcomeTimestamp"],
                             "acceptedSuggestions": item.get("acceptedSuggestions", []),
@@ -820,6 +1099,15 @@ def build_cds_router(
             return json_response({"stored": len(items)})
 
         return await run_in_threadpool(work)
+
+    for feedback_service in (SERVICE_ID, *ORDER_HOOKS):
+        router.add_api_route(
+            f"/{feedback_service}/feedback",
+            feedback,
+            methods=["POST"],
+            summary="CDS Hooks feedback on a card",
+            response_class=Response,
+        )
 
     @router.post("/{service_id}", include_in_schema=False, response_class=Response)
     async def unknown_service(service_id: str) -> Response:

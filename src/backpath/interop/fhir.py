@@ -803,10 +803,14 @@ def questionnaire_response_from_body(document: Any) -> tuple[Any, str]:
     return document, "QuestionnaireResponse"
 
 
-def build_fhir_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
+def build_fhir_router(
+    kb: KnowledgeBase, max_narrative_chars: int, public_url: str | None = None
+) -> APIRouter:
     """``/fhir``: ``metadata``, ``Questionnaire/backpath-intake``,
     ``OperationDefinition/backpath-triage`` and ``POST QuestionnaireResponse/$triage``.
     Every error is an ``OperationOutcome``."""
+    from backpath.web.security import absolute_url
+
     router = APIRouter(prefix="/fhir", tags=["fhir r4"])
     questionnaire = questionnaire_from_kb(kb)
     definition = operation_definition()
@@ -819,7 +823,8 @@ def build_fhir_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
         """What this FHIR endpoint supports."""
         if not _accepts_json(request):
             return not_acceptable()
-        return fhir_response(capability_statement(kb, str(request.base_url).rstrip("/") + "/fhir"))
+        # The public address when configured, never the client's Host header.
+        return fhir_response(capability_statement(kb, absolute_url(public_url, "/fhir")))
 
     @router.get(
         f"/Questionnaire/{QUESTIONNAIRE_ID}",

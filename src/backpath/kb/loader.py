@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -42,6 +43,7 @@ from backpath.logic.conditions import (
     Always,
     Answers,
     AnyOf,
+    AtLeast,
     Compare,
     Condition,
     Is,
@@ -54,6 +56,21 @@ from backpath.logic.conditions import (
 from backpath.vocabulary import FindingType, FindingValue, Urgency
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+# libyaml's safe loader when PyYAML was built with it: it reads the knowledge files several
+# times faster than the pure-Python parser (every command loads them) and builds the same
+# documents (a test checks every YAML file of the repository); the pure-Python
+# ``SafeLoader`` otherwise. Both construct plain data only, never Python objects.
+SAFE_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_load_yaml(stream: str | bytes | IO[str]) -> Any:
+    """``yaml.safe_load`` through ``SAFE_YAML_LOADER`` (same result, faster when available).
+
+    Raises ``yaml.YAMLError`` for text that is not YAML, as ``yaml.safe_load`` does.
+    """
+    return yaml.load(stream, Loader=SAFE_YAML_LOADER)
+
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -139,6 +156,25 @@ class KnowledgeBase:
     def implications(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """(code, implied codes) for every finding that implies others (hot path: cached)."""
         return tuple((f.code, f.implies) for f in self.findings.values() if f.implies)
+
+    @cached_property
+    def rules_by_urgency(self) -> tuple[Rule, ...]:
+        """The triage rules, most urgent first; file order within one urgency (sorted once)."""
+        return tuple(sorted(self.rules, key=lambda rule: -rule.urgency.rank))
+
+    @cached_property
+    def plan_by_urgency(self) -> Mapping[Urgency, tuple[PlanRule, ...]]:
+        """The care-plan rules that apply to each urgency (``for_urgency``), in plan order."""
+        return {
+            urgency: tuple(rule for rule in self.plan if urgency in rule.spec.for_urgency)
+            for urgency in Urgency
+        }
+
+    @cached_property
+    def program(self) -> RuleSetProgram:
+        """``rules_by_urgency`` compiled to decide and explain in one pass (see
+        ``RuleSetProgram``); built when the knowledge base is loaded."""
+        return compile_rule_set(self.rules_by_urgency)
 
     @cached_property
     def question_gates(self) -> Mapping[str, Callable[[Answers], Truth] | None]:
@@ -245,7 +281,7 @@ def _read_yaml(path: Path, root: Path, problems: _Problems) -> Any:
     rel = str(path.relative_to(root))
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return safe_load_yaml(handle)
     except yaml.YAMLError as exc:
         problems.add(rel, "(file)", f"not valid YAML: {exc}")
     except OSError as exc:
@@ -520,11 +556,10 @@ def _load(root: Path) -> KnowledgeBase:
     for index, rule in enumerate(rules):
         if not _reachable(rule.condition, findings, seed=index):
             problems.add(rule.file, rule.id, "unreachable: no answers make this rule fire")
+    gates = question_gates(questionnaire.sections) if questionnaire else None
     for rule in rules:
         if rule.urgency is Urgency.SELF_CARE:
-            for message in _self_care_leaks(
-                rule, rules, question_gates(questionnaire.sections) if questionnaire else None
-            ):
+            for message in _self_care_leaks(rule, rules, gates):
                 problems.add(rule.file, rule.id, message)
 
     urgencies: dict[Urgency, UrgencyDef] = {}
@@ -622,9 +657,10 @@ def _load(root: Path) -> KnowledgeBase:
                 problems.add("manifest.yaml", lang, f"no locales/{lang}/ catalog")
 
     if manifest:
+        shown_in_emergencies = emergency_keys(rules, advice, instructions)
         for lang, catalog in translations.items():
             for key, text in catalog.items():
-                if key in emergency_keys(rules, advice, instructions) and _says_today(text, lang):
+                if key in shown_in_emergencies and _says_today(text, lang):
                     problems.add(
                         f"locales/{lang}", key, "an emergency text must not say 'today'"
                     )
@@ -637,7 +673,7 @@ def _load(root: Path) -> KnowledgeBase:
         raise KnowledgeError(problems.items)
     assert manifest is not None
     assert safety_file is not None
-    return KnowledgeBase(
+    kb = KnowledgeBase(
         root=root,
         manifest=manifest,
         groups=groups,
@@ -659,6 +695,201 @@ def _load(root: Path) -> KnowledgeBase:
         rules_by_id={rule.id: rule for rule in rules},
         steps=steps,
     )
+    kb.program  # noqa: B018 - compiled once, at load, not on the first triage
+    return kb
+
+
+# ------------------------------------------------------------------ one-pass rule evaluation
+
+#: One rule's verdict with its reasons: ``(rule, codes)`` where ``codes`` decided a fired
+#: rule (its evidence) or would decide an undecided one (what to ask).
+Verdict = tuple[Rule, tuple[str, ...]]
+Decide = Callable[[Answers], tuple[list[Verdict], list[Verdict]]]
+
+
+@dataclass(frozen=True)
+class RuleSetProgram:
+    """Every triage rule compiled into one Python function that decides and explains.
+
+    ``decide(answers)`` returns ``(fired, undecided)``, each a list of ``(rule, codes)`` in
+    ``rules`` order (most urgent first). For a fired rule ``codes`` are the findings that made
+    it true; for an undecided rule they are the findings that would settle it. Both are
+    exactly ``rule.condition.evaluate(answers)``'s ``decided_by`` and ``unknown`` (Kleene
+    logic, first deciding child, order of appearance without repeats), computed in the same
+    single pass that computes the value: every finding is read once, and a sub-condition
+    shared by several rules is evaluated once. ``source`` is the generated code, for review.
+    """
+
+    rules: tuple[Rule, ...]
+    source: str
+    decide: Decide
+
+
+def compile_rule_set(rules: Iterable[Rule]) -> RuleSetProgram:
+    """Compile ``rules`` (in the order given) into a ``RuleSetProgram``.
+
+    The code is generated from validated condition trees only: finding codes are
+    identifiers (``[a-z][a-z0-9_]*``) and constants are written with ``repr``.
+    """
+    ordered = tuple(rules)
+    writer = _ProgramWriter()
+    body: list[str] = []
+    for index, rule in enumerate(ordered):
+        node = writer.node(rule.condition)
+        body.append(f"    if {node.value} is True:")
+        body.append(f"        fired.append((RULE_{index}, {node.codes}))")
+        body.append(f"    elif {node.value} is None:")
+        body.append(f"        undecided.append((RULE_{index}, {node.codes}))")
+    lines = [
+        "def decide(answers):",
+        "    get = answers.get",
+        *writer.reads,
+        *writer.lines,
+        "    fired = []",
+        "    undecided = []",
+        *body,
+        "    return fired, undecided",
+    ]
+    source = "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = {"_unique": _unique_codes}
+    namespace.update({f"RULE_{index}": rule for index, rule in enumerate(ordered)})
+    # The source is built above from parsed, validated nodes only (never from raw text).
+    exec(compile(source, "<backpath rule set>", "exec"), namespace)
+    decide: Decide = namespace["decide"]
+    return RuleSetProgram(ordered, source, decide)
+
+
+_CODE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _unique_codes(codes: tuple[str, ...]) -> tuple[str, ...]:
+    """``codes`` in order of first appearance, without repeats."""
+    return tuple(dict.fromkeys(codes))
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A compiled node: the variable holding its value, the expression of its codes (a
+    tuple), and every code it could ever report (to know when joining needs no de-dup)."""
+
+    value: str
+    codes: str
+    universe: frozenset[str]
+    constant: tuple[str, ...] | None = None  # the codes when they never vary
+
+
+class _ProgramWriter:
+    """Writes one statement block per distinct node; leaves read their finding once."""
+
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+        self.lines: list[str] = []
+        self.raw: dict[str, str] = {}
+        self.memo: dict[str, _Node] = {}
+        self.count = 0
+
+    def _read(self, code: str) -> str:
+        if not _CODE_NAME.fullmatch(code):
+            raise ConditionError(f"{code!r} is not a finding code", "when")
+        name = self.raw.get(code)
+        if name is None:
+            name = self.raw[code] = f"x_{code}"
+            self.reads.append(f"    {name} = get({code!r})")
+        return name
+
+    def _new(self) -> str:
+        self.count += 1
+        return f"v{self.count}"
+
+    def node(self, condition: Condition) -> _Node:
+        key = repr(condition.to_data())
+        found = self.memo.get(key)
+        if found is not None:
+            return found
+        made = self._make(condition)
+        self.memo[key] = made
+        return made
+
+    def _make(self, condition: Condition) -> _Node:
+        out = self._new()
+        emit = self.lines.append
+        if isinstance(condition, Always):
+            emit(f"    {out} = True")
+            return _Node(out, "()", frozenset(), ())
+        if isinstance(condition, Is | Compare | Missing):
+            raw = self._read(condition.code)
+            codes = (condition.code,)
+            if isinstance(condition, Is):
+                emit(f"    {out} = None if {raw} is None else {raw} is True")
+            elif isinstance(condition, Missing):
+                emit(f"    {out} = {raw} is None")
+            else:
+                emit(
+                    f"    {out} = None if {raw} is None"
+                    f" else {raw} {condition.op} {condition.value!r}"
+                )
+            return _Node(out, repr(codes), frozenset(codes), codes)
+        if isinstance(condition, Not):
+            child = self.node(condition.child)
+            emit(f"    {out} = None if {child.value} is None else not {child.value}")
+            return _Node(out, child.codes, child.universe, child.constant)
+        if isinstance(condition, All | AnyOf | AtLeast):
+            return self._combine(condition, out)
+        raise ConditionError(f"cannot compile {type(condition).__name__}", "when")
+
+    def _combine(self, condition: All | AnyOf | AtLeast, out: str) -> _Node:
+        children = [self.node(child) for child in condition.children]
+        universe = frozenset().union(*(c.universe for c in children))
+        # Joining codes needs no de-dup when no code can come from two children.
+        disjoint = sum(len(c.universe) for c in children) == len(universe)
+        codes = f"c{out[1:]}"
+
+        def join(picked: list[str]) -> str:
+            if not picked:
+                return "()"
+            joined = " + ".join(picked) if len(picked) > 1 else picked[0]
+            return f"({joined})" if disjoint or len(picked) == 1 else f"_unique({joined})"
+
+        def where(test: str) -> str:
+            return join([f"({c.codes} if {c.value} {test} else ())" for c in children])
+
+        def every() -> str:
+            if all(c.constant is not None for c in children):
+                constant = tuple(dict.fromkeys(code for c in children for code in c.constant or ()))
+                return repr(constant)
+            return join([c.codes for c in children])
+
+        emit = self.lines.append
+        if isinstance(condition, AtLeast):
+            true = " + ".join(f"({c.value} is True)" for c in children)
+            unknown = " + ".join(f"({c.value} is None)" for c in children)
+            emit(f"    n_true = {true}")
+            emit(f"    n_unknown = {unknown}")
+            emit(f"    if n_true >= {condition.n}:")
+            emit(f"        {out} = True")
+            emit(f"        {codes} = {where('is True')}")
+            emit(f"    elif n_true + n_unknown < {condition.n}:")
+            emit(f"        {out} = False")
+            emit(f"        {codes} = {where('is False')}")
+            emit("    else:")
+            emit(f"        {out} = None")
+            emit(f"        {codes} = {where('is None')}")
+            return _Node(out, codes, universe)
+        # all: the first false child decides; any: the first true child decides.
+        deciding, other = ("False", "True") if isinstance(condition, All) else ("True", "False")
+        keyword = "if"
+        for child in children:
+            emit(f"    {keyword} {child.value} is {deciding}:")
+            emit(f"        {out} = {deciding}")
+            emit(f"        {codes} = {child.codes}")
+            keyword = "elif"
+        emit(f"    elif {' or '.join(f'{c.value} is None' for c in children)}:")
+        emit(f"        {out} = None")
+        emit(f"        {codes} = {where('is None')}")
+        emit("    else:")
+        emit(f"        {out} = {other}")
+        emit(f"        {codes} = {every()}")
+        return _Node(out, codes, universe)
 
 
 _STEP_TYPES = {
@@ -833,7 +1064,8 @@ def _self_care_with_open_red_flags(
             gate = gates.get(code)
             if gate is not None and gate(base) is False:
                 continue
-            answers = {k: v for k, v in base.items() if k != code}
+            answers = dict(base)
+            answers.pop(code, None)
             if self_care.test(answers) is True:
                 problems.add(code)
     return [
@@ -917,11 +1149,12 @@ def _self_care_leaks(
             for value in sorted(boundaries.get(code, set()), key=str):
                 candidates.append({**base, code: value})
     leaks: dict[str, set[str]] = {}
+    others = [rule for rule in rules if rule.urgency is not Urgency.SELF_CARE]
     for answers in candidates:
         if self_care.test(answers) is not True:
             continue
-        for rule in rules:
-            if rule.urgency is not Urgency.SELF_CARE and rule.test(answers) is None:
+        for rule in others:
+            if rule.test(answers) is None:
                 unknown = {
                     code
                     for code in rule.condition.evaluate(answers).unknown

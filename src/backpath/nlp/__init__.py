@@ -16,6 +16,7 @@ Public API::
     reading.language      # "en", "es", or the language identified ("fr", "de", ..., "und")
     reading.answers()     # one value per code, resolved safety-first
     reading.unresolved_danger_words  # ("blood",): danger words no finding explains
+    warm_up()             # build the English and Spanish readers now (start-up, any thread)
 
 Language dispatch (issue 11): ``language`` is the language given with the narrative (the
 intake's); the text is identified with ``lingua-language-detector`` and read by the English
@@ -42,6 +43,7 @@ from backpath.nlp._reader import (
     MAX_NARRATIVE_CHARS,
     NarrativeReading,
     read_narrative,
+    warm_up,
 )
 
 __all__ = [
@@ -56,4 +58,5 @@ __all__ = [
     "load_nlp_knowledge",
     "read_narrative",
     "validate_nlp_knowledge",
+    "warm_up",
 ]

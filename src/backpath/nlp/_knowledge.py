@@ -57,6 +57,11 @@ CONTEXT_CATEGORIES = frozenset(
         "RECENT_PAST",
         "HYPOTHETICAL",
         "FAMILY",
+        # Someone else, unless the narrative is written for that person (a carer writing
+        # about the patient): see ``_reader._written_for_someone``.
+        "OTHER_PERSON",
+        "OTHER_NOW",
+        "PROXY",
         "TERMINATE",
         "PSEUDO",
         "COMMA",
@@ -77,6 +82,7 @@ _TARGET_KEYS = frozenset(
         "denies",
         "yields_to",
         "blocker",
+        "suggests",
         "note",
     }
 )
@@ -109,6 +115,9 @@ class TargetEntry:
     ("numbness" alone is leg numbness, but not inside "numbness down there").
     ``blocker``: a longer phrase that only stops the shorter phrases of the same codes it
     covers ("sick of this pain" stops "sick"); it is never a finding, not even when denied.
+    ``suggests``: the phrase only suggests its finding ("my period is 2 weeks late" suggests
+    a pregnancy, "me siento mareada" a near-faint): a yes is read as uncertain (which still
+    counts as present), never as affirmed.
     """
 
     id: str
@@ -121,6 +130,7 @@ class TargetEntry:
     denies: bool = False
     yields_to: tuple[str, ...] = ()
     blocker: bool = False
+    suggests: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,6 +213,9 @@ class NlpKnowledge:
     # its everyday words (``<language>/language.yaml``) for the language check.
     language: str = "en"
     everyday_words: frozenset[str] = frozenset()
+    # Words by which the writer speaks of themselves ("i", "my", "yo", "tengo"):
+    # ``context.yaml`` ``first_person``.
+    first_person: frozenset[str] = frozenset()
 
     def policy(self, code: str) -> CodePolicy:
         """The policy of ``code`` (the default symptom policy when none is written)."""
@@ -327,12 +340,15 @@ class _Checker:
         return phrases
 
 
-def _list_section(data: Any, key: str, file: str, checker: _Checker) -> list[Any]:
-    """The list under ``key`` of a knowledge file (a problem when it is missing)."""
+def _list_section(
+    data: Any, key: str, file: str, checker: _Checker, optional: frozenset[str] = frozenset()
+) -> list[Any]:
+    """The list under ``key`` of a knowledge file (a problem when it is missing); the file
+    may also hold the top-level keys in ``optional``."""
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         checker.problem(file, "(file)", f"must be a mapping with a '{key}' list")
         return []
-    extra = sorted(set(data) - {key})
+    extra = sorted(set(data) - {key} - optional)
     if extra:
         checker.problem(file, "(file)", f"unknown top-level key(s) {', '.join(extra)}")
     return cast(list[Any], data[key])
@@ -433,6 +449,10 @@ def _load_targets(
             if not isinstance(blocker, bool):
                 checker.problem(file, item_id, "'blocker' must be true or false")
                 blocker = False
+            suggests = raw.get("suggests", False)
+            if not isinstance(suggests, bool):
+                checker.problem(file, item_id, "'suggests' must be true or false")
+                suggests = False
             if blocker and (only_when is not None or denies or raw.get("value") is not None):
                 checker.problem(
                     file,
@@ -472,6 +492,7 @@ def _load_targets(
                         denies=denies,
                         yields_to=yields_to,
                         blocker=blocker,
+                        suggests=suggests,
                     )
                 )
     return targets
@@ -533,12 +554,22 @@ def _load_measures(
 
 def _load_context(
     checker: _Checker, read: Callable[[Path], Any], base: Path | None = None
-) -> list[ContextEntry]:
+) -> tuple[list[ContextEntry], frozenset[str]]:
+    """The ConText rules of ``context.yaml`` and its ``first_person`` words."""
     base = base or NLP_DIR
     file = _nlp_rel(base / "context.yaml")
     rules: list[ContextEntry] = []
+    data = read(base / "context.yaml")
+    first_person: frozenset[str] = frozenset()
+    if isinstance(data, dict) and "first_person" in data:
+        raw_words = data["first_person"]
+        words = tuple(raw_words.split()) if isinstance(raw_words, str) else _strings(raw_words)
+        if words is None:
+            checker.problem(file, "first_person", "must be words separated by spaces")
+        else:
+            first_person = frozenset(word.lower() for word in words)
     for index, item in enumerate(
-        _list_section(read(base / "context.yaml"), "rules", file, checker)
+        _list_section(data, "rules", file, checker, frozenset({"first_person"}))
     ):
         checked = checker.entry(file, item, _CONTEXT_KEYS, index)
         if checked is None:
@@ -583,7 +614,7 @@ def _load_context(
                     item_id, str(category), str(direction), phrases, file, max_scope, terminated_by
                 )
             )
-    return rules
+    return rules, first_person
 
 
 def _load_words(checker: _Checker, read: Callable[[Path], Any]) -> frozenset[str]:
@@ -619,10 +650,10 @@ def _load_everyday_words(
 
 
 def _load_spelling(
-    checker: _Checker, read: Callable[[Path], Any]
+    checker: _Checker, read: Callable[[Path], Any], base: Path = NLP_DIR
 ) -> tuple[dict[str, str], frozenset[str]]:
-    file = "nlp/spelling.yaml"
-    path = NLP_DIR / "spelling.yaml"
+    path = base / "spelling.yaml"
+    file = _nlp_rel(path)
     if not path.exists():
         return {}, frozenset()
     data = read(path)
@@ -685,13 +716,13 @@ def _load(
     policies = _load_policies(checker, read)
     targets = _load_targets(checker, read, base)
     measures = _load_measures(checker, read, base)
-    context = _load_context(checker, read, base)
+    context, first_person = _load_context(checker, read, base)
     if language == "en":
         words, everyday = _load_words(checker, read), frozenset[str]()
         corrections, not_typos = _load_spelling(checker, read)
     else:
         words, everyday = frozenset(), _load_everyday_words(checker, read, base)
-        corrections, not_typos = {}, frozenset()
+        corrections, not_typos = _load_spelling(checker, read, base)
     danger_words = _load_danger_words(checker, read, base, language)
     knowledge = NlpKnowledge(
         targets=tuple(targets),
@@ -709,6 +740,7 @@ def _load(
         ),
         language=language,
         everyday_words=everyday,
+        first_person=first_person,
     )
     return knowledge, checker.problems
 

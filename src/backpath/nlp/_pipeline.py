@@ -18,6 +18,7 @@ overlap. The pipeline must run single-process: ``nlp.pipe(n_process=2)`` cannot 
 from __future__ import annotations
 
 import functools
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any, cast
 import spacy
 from medspacy.context import ConTextRule
 from medspacy.ner import TargetRule
+from spacy.attrs import NORM
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
@@ -243,16 +245,163 @@ def _no_matches(doc: Doc) -> list[tuple[int, int, int]]:
     return []
 
 
-def _skip_empty_token_matcher(component: Any) -> None:
-    """Stop medspaCy calling a spaCy ``Matcher`` that has no patterns.
+class _GatedTokenMatcher:
+    """A spaCy token ``Matcher`` split into one small matcher per pattern, each run only
+    when the words it needs are in the document, and only around them.
 
-    medspaCy calls its token matcher on every document even when every phrase went to the
-    phrase matcher (all danger words are word sequences), and spaCy then warns (W036) on
-    every call.
+    spaCy's ``Matcher`` tests every pattern's first token at every token of the text (a
+    Python set lookup per pattern per token for the ``IN`` choices the lexicon is made of):
+    with ~600 English and ~1,100 Spanish target patterns that was about two thirds of the
+    reading time. Here every pattern keeps its required words: each token that must be
+    present (no ``OP``, or ``+``) and is matched on ``NORM`` by a word or an ``IN`` choice.
+    The pattern's matcher runs only when each of those tokens has a choice among the
+    document's norms, and only on the stretch of text a match could cover around each
+    occurrence of its rarest required word (``_Gate.before`` / ``after`` tokens; windows
+    that touch are merged). Patterns with no such token (regular expressions, fuzzy words,
+    numbers) share one matcher that reads the whole text. Every match of the full matcher
+    contains an occurrence of each required word, so it lies inside one window; the
+    sub-matchers hold the same patterns under the same keys, so the matches are exactly
+    those of the full matcher. They are returned in its order: by end token (a match is
+    reported when its last token is reached); ``tests/nlp/test_pipeline.py`` checks the
+    readings against the full matcher.
     """
+
+    def __init__(self, matcher: Matcher) -> None:
+        vocab = cast(Any, matcher).vocab
+        strings = vocab.strings
+        # The full matcher is kept for the tests and benchmarks that compare the two.
+        self.full = matcher
+        common = _common_norms(vocab)
+        self._always = Matcher(vocab, validate=False)
+        # trigger norm hash -> gates whose rarest required word it is
+        self._by_norm: dict[int, list[_Gate]] = {}
+        self._patterns = 0
+        for key in list(cast(Any, matcher)._patterns):
+            _on_match, patterns = matcher.get(key)
+            for pattern in patterns:
+                self._patterns += 1
+                required = _required_choices(pattern, strings)
+                if not required:
+                    self._always.add(strings[key], [pattern])
+                    continue
+                # The rarest required word: few choices, and no everyday word ("my", "y").
+                index, trigger = min(
+                    required, key=lambda item: len(item[1]) + 1000 * len(item[1] & common)
+                )
+                sub = Matcher(vocab, validate=False)
+                sub.add(strings[key], [pattern])
+                gate = _Gate(
+                    others=tuple(choice for i, choice in required if i != index),
+                    matcher=sub,
+                    position=self._patterns,
+                    before=_max_tokens(pattern[:index]),
+                    after=_max_tokens(pattern[index + 1 :]),
+                )
+                for norm in trigger:
+                    self._by_norm.setdefault(norm, []).append(gate)
+
+    def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        where: dict[int, list[int]] = {}
+        for index, norm in enumerate(doc.to_array(NORM).tolist()):
+            where.setdefault(norm, []).append(index)
+        present = where.keys()
+        windows: dict[int, tuple[_Gate, list[tuple[int, int]]]] = {}
+        for norm in present & self._by_norm.keys():
+            for gate in self._by_norm[norm]:
+                if not all(not choice.isdisjoint(present) for choice in gate.others):
+                    continue
+                _, spans = windows.setdefault(gate.position, (gate, []))
+                spans.extend((i - gate.before, i + gate.after + 1) for i in where[norm])
+        matches: list[tuple[int, int, int]] = (
+            cast(Any, self._always(doc)) if len(self._always) else []
+        )
+        length = len(doc)
+        for position in sorted(windows):
+            gate, spans = windows[position]
+            for start, end in _merged(spans, length):
+                for key, match_start, match_end in cast(Any, gate.matcher(doc[start:end])):
+                    matches.append((key, match_start + start, match_end + start))
+        # spaCy's Matcher reports a match when its last token is reached.
+        matches.sort(key=lambda match: match[2])
+        return matches
+
+    def __len__(self) -> int:
+        return self._patterns
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """One pattern of a ``_GatedTokenMatcher``: the other required choices, its matcher,
+    its place in the full matcher, and how many tokens a match can reach before and after
+    the rarest required word (``None``: no limit)."""
+
+    others: tuple[frozenset[int], ...]
+    matcher: Matcher
+    position: int
+    before: int
+    after: int
+
+
+_UNBOUNDED = 10_000
+
+
+def _common_norms(vocab: Any) -> frozenset[int]:
+    """Norm hashes of the language's stop words (found in almost every narrative)."""
+    words = cast(Any, vocab).lang and spacy.blank(vocab.lang).Defaults.stop_words
+    return frozenset(vocab.strings.add(word) for word in words or ())
+
+
+def _max_tokens(tokens: list[dict[str, Any]]) -> int:
+    """The most tokens a run of pattern tokens can match (``_UNBOUNDED`` for ``+``/``*``)."""
+    total = 0
+    for token in tokens:
+        op = token.get("OP")
+        if op in (None, "!", "?", "1"):
+            total += 1
+        elif isinstance(op, str) and op.startswith("{") and op.endswith("}"):
+            upper = op[1:-1].split(",")[-1].strip()
+            total += int(upper) if upper else _UNBOUNDED
+        else:
+            total += _UNBOUNDED
+    return total
+
+
+def _merged(spans: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """Windows clipped to the document, overlapping or touching ones merged."""
+    out: list[tuple[int, int]] = []
+    for first, last in sorted(spans):
+        start, end = max(0, first), min(length, last)
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _required_choices(
+    pattern: list[dict[str, Any]], strings: Any
+) -> list[tuple[int, frozenset[int]]]:
+    """(index, norm-hash choices) of the tokens a pattern cannot match without."""
+    required: list[tuple[int, frozenset[int]]] = []
+    for index, token in enumerate(pattern):
+        if token.get("OP") not in (None, "+") or set(token) - {"NORM", "OP"}:
+            continue
+        value = token.get("NORM")
+        if isinstance(value, str):
+            required.append((index, frozenset([strings.add(value)])))
+        elif isinstance(value, dict) and set(value) == {"IN"}:
+            required.append((index, frozenset(strings.add(str(word)) for word in value["IN"])))
+    return required
+
+
+def _gate_token_matcher(component: Any) -> None:
+    """Replace a medspaCy component's spaCy token Matcher by a ``_GatedTokenMatcher``."""
     medspacy_matcher, matcher, _ = _spacy_matchers(component)
     if len(matcher) == 0:
         setattr(medspacy_matcher, _TOKEN_MATCHER, _no_matches)
+    else:
+        setattr(medspacy_matcher, _TOKEN_MATCHER, _GatedTokenMatcher(matcher))
 
 
 def _target_rule(entry: Any, pattern: list[dict[str, Any]] | None) -> Any:
@@ -271,11 +420,18 @@ def _context_rule(entry: Any, pattern: list[dict[str, Any]] | None) -> Any:
     )
 
 
+# One lock for every build: two threads (the web app's warm-up and a first request) that
+# ask for a pipeline at the same time get the same one, built once.
+_BUILD_LOCK = threading.RLock()
+
+
 @functools.cache
 def get_pipeline(language: str = "en") -> Language:
-    """The narrative pipeline of a reader language, built on first use and then shared
-    (building the English one takes ~0.5 s)."""
-    return _build_pipeline(language)
+    """The narrative pipeline of a reader language, built once per process under a lock on
+    first use and then shared (English ~0.5 s, Spanish ~1.9 s on an idle core).
+    ``backpath.nlp.warm_up`` builds them ahead of the first narrative."""
+    with _BUILD_LOCK:
+        return _build_pipeline(language)
 
 
 @functools.cache
@@ -344,7 +500,6 @@ def _build_pipeline(language: str) -> Language:
         [_Compiled(e, knowledge, nlp, tokenize) for e in _danger_entries(knowledge)],
         _target_rule,
     )
-    _skip_empty_token_matcher(danger)
     blockers: Any = nlp.add_pipe(
         "medspacy_target_matcher",
         name="backpath_blockers",
@@ -362,5 +517,8 @@ def _build_pipeline(language: str) -> Language:
         [_Compiled(e, knowledge, nlp, tokenize) for e in knowledge.targets if e.blocker],
         _target_rule,
     )
-    _skip_empty_token_matcher(blockers)
+    for component in (targets, measures, context, danger, blockers):
+        # medspaCy calls its token matcher on every document even when every phrase went
+        # to the phrase matcher (spaCy then warns, W036): an empty one is skipped.
+        _gate_token_matcher(component)
     return nlp

@@ -33,6 +33,7 @@ import datetime as dt
 import functools
 import itertools
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -48,10 +49,12 @@ from backpath.nlp._knowledge import (
 )
 from backpath.nlp._language import (
     NOT_READ_PROBLEM,
+    READER_LANGUAGES,
     check_coverage,
     identify_language,
     measure_text,
     not_read_note,
+    reader_vocabulary,
     text_normaliser,
 )
 from backpath.nlp._normalise import check_text, normalise
@@ -63,7 +66,7 @@ from backpath.nlp._pipeline import (
     TARGET_GROUP,
     get_pipeline,
 )
-from backpath.nlp._spelling import Speller
+from backpath.nlp._spelling import SPANISH_SOUND_ALIKE, Speller
 from backpath.nlp._values import parse_age, parse_duration, parse_pain_score
 from backpath.vocabulary import FindingValue
 
@@ -182,8 +185,21 @@ def _sentence_index(doc: Any) -> list[int]:
     return index
 
 
-def _certainty(categories: Iterable[str]) -> str:
+# Categories about someone else that describe the patient when the narrative is written
+# for them (a carer writing "my wife is confused"); otherwise they are someone else, as
+# FAMILY is. FAMILY itself ("runs in the family", "died of") is never the patient.
+_OTHER_PERSON = frozenset({"OTHER_PERSON", "OTHER_NOW"})
+_SOMEONE_ELSE = _OTHER_PERSON | {"FAMILY"}
+
+
+def _certainty(categories: Iterable[str], written_for: bool = False) -> str:
+    """The strongest certainty among ConText categories. ``written_for``: the narrative is
+    written for the person it talks about, so OTHER_PERSON / OTHER_NOW mean the patient."""
     found = set(categories)
+    if found & _OTHER_PERSON:
+        found -= _OTHER_PERSON
+        if not written_for:
+            found.add("FAMILY")
     for category, name in _PRECEDENCE:
         if category in found:
             return name
@@ -229,12 +245,15 @@ def _target_mentions(
     knowledge: NlpKnowledge,
     entries: dict[str, TargetEntry],
     today: dt.date | None = None,
+    written_for: bool = False,
 ) -> list[_Mention]:
     raw: list[_Mention] = []
     sentences = _sentence_index(doc)
     for span in doc.spans[TARGET_GROUP]:
         entry = entries[span.label_]
-        certainty = _certainty(modifier.category for modifier in span._.modifiers)
+        certainty = _certainty(
+            (modifier.category for modifier in span._.modifiers), written_for
+        )
         sentence = sentences[span.start]
         remote = any(modifier.category == "HISTORICAL" for modifier in span._.modifiers)
         recent = (
@@ -335,6 +354,9 @@ def _target_mentions(
             mention.value, mention.certainty = _boolean_value(
                 mention.certainty, knowledge.policy(mention.code).time
             )
+            if entry.suggests and mention.value is True and mention.certainty == "affirmed":
+                # "My period is 2 weeks late": a possible pregnancy, still a yes.
+                mention.certainty = "uncertain"
         resolved.append(mention)
     return resolved
 
@@ -538,13 +560,13 @@ def _apply_sides(mentions: list[_Mention]) -> list[_Mention]:
     return mentions + derived
 
 
-def _measure_certainty(doc: Any, span: Any) -> str:
+def _measure_certainty(doc: Any, span: Any, written_for: bool = False) -> str:
     graph = doc._.context_graph
     categories = [m.category for m in (graph.modifiers if graph else []) if m.modifies(span)]
-    return _certainty(categories)
+    return _certainty(categories, written_for)
 
 
-def _own_certainty(doc: Any, span: Any) -> str:
+def _own_certainty(doc: Any, span: Any, written_for: bool = False) -> str:
     """The certainty ConText gives a span that is not one of its targets, ignoring triggers
     inside the span itself: the "n't" of "legs won't move" does not deny it. (medspaCy's
     own overlap test misses a trigger lying strictly inside the span.)"""
@@ -555,7 +577,7 @@ def _own_certainty(doc: Any, span: Any) -> str:
         if not (m.modifier_span[0] < span.end and span.start < m.modifier_span[1])
         and m.modifies(span)
     ]
-    return _certainty(categories)
+    return _certainty(categories, written_for)
 
 
 def _distance(start: int, end: int, mention: _Mention) -> tuple[int, int]:
@@ -588,6 +610,7 @@ def _measure_mentions(
     mentions: list[_Mention],
     today: dt.date | None,
     problems: list[str],
+    written_for: bool = False,
 ) -> list[_Mention]:
     kinds = {entry.id: entry.kind for entry in knowledge.measures}
     spans = sorted(doc.spans[MEASURE_GROUP], key=lambda s: (s.start, -(s.end - s.start)))
@@ -612,7 +635,7 @@ def _measure_mentions(
     out: list[_Mention] = []
     for span in sorted(chosen, key=lambda s: s.start):
         kind = kinds[span.label_]
-        certainty = _measure_certainty(doc, span)
+        certainty = _measure_certainty(doc, span, written_for)
         if kind == "duration" and certainty == "family":
             # "three weeks ago I was helping my son move" still dates the patient's pain.
             certainty = "affirmed"
@@ -721,9 +744,11 @@ def _english_vocabulary() -> frozenset[str]:
 _SPELLED_CODES = frozenset({"leg_numbness"})
 
 
-@functools.lru_cache(maxsize=1)
-def get_speller() -> Speller:
-    """The speller of English narratives (built once): see ``_spelling``."""
+@functools.cache
+def get_speller(language: str = "en") -> Speller:
+    """The speller of a reader language (built once): see ``_spelling``."""
+    if language != "en":
+        return _spanish_speller(language)
     from spacy.lang.en.stop_words import STOP_WORDS
 
     knowledge = load_nlp_knowledge()
@@ -739,6 +764,25 @@ def get_speller() -> Speller:
     ]
     targets = phrase_words(all_phrases(red_flag_entries), knowledge.macros)
     return Speller(known, targets, knowledge.corrections)
+
+
+def _spanish_speller(language: str) -> Speller:
+    """The Spanish speller: words read without accents, the Spanish vocabulary, red-flag
+    phrases and ``es/spelling.yaml``, and the Spanish slips (sound-alike letters, silent h)."""
+    knowledge = load_nlp_knowledge(language)
+    fold = text_normaliser(language)
+    known = reader_vocabulary(language) | {fold(word) for word in knowledge.not_typos}
+    spelled = knowledge.red_flag_codes | _SPELLED_CODES
+    red_flag_entries = [
+        entry
+        for entry in knowledge.targets
+        if set(entry.codes) & spelled and not entry.blocker and not entry.only_when_negated
+    ]
+    targets = {fold(word) for word in phrase_words(all_phrases(red_flag_entries), knowledge.macros)}
+    corrections = {fold(written): fold(meant) for written, meant in knowledge.corrections.items()}
+    return Speller(
+        known, targets, corrections, fold=fold, sound_alike=SPANISH_SOUND_ALIKE, silent_h=True
+    )
 
 
 # ConText compares every modifier with every target, so its cost grows with the square of
@@ -773,6 +817,65 @@ def _chunks(text: str) -> list[tuple[int, int]]:
     return pieces
 
 
+def _written_for_someone(
+    docs: list[Any], knowledge: NlpKnowledge, entries: dict[str, TargetEntry]
+) -> bool:
+    """Whether the narrative is written by someone else *about the patient* (a carer, a
+    relative), so that what it says about "my wife", "he" or "mi madre" is the patient's.
+
+    It is, when the writer says so ("typing for my wife", "escribo por mi madre": a PROXY
+    trigger), or when a relative is the subject of a current symptom - an OTHER_NOW trigger
+    ("my wife is", "he says he", "mi madre está") on a symptom of the present (time policy
+    ``symptom``), or a relative written right before such a symptom ("my dad can't pee",
+    "mi madre no puede orinar") - and the writer states no symptom of their own ("my
+    daughter has a fever and I have back pain", "mi papá tiene incontinencia, yo solo vengo
+    por mi ciática": a positive finding about nobody else in a sentence with a first-person
+    word). A past illness of a relative ("my mum had cancer", "mi padre tuvo ...") never
+    makes a narrative written for someone: cancer, osteoporosis and the other history codes
+    are not symptoms of the present.
+    """
+    evidence = False
+    own_symptom = False
+    for doc in docs:
+        graph = doc._.context_graph
+        modifiers = list(graph.modifiers) if graph else []
+        if any(m.category == "PROXY" for m in modifiers):
+            return True
+        others = [
+            m.modifier_span for m in modifiers if m.category in _SOMEONE_ELSE or m.category == "PROXY"
+        ]
+        sentences = list(doc.sents)
+        for span in doc.spans[TARGET_GROUP]:
+            entry = entries.get(span.label_)
+            if entry is None or entry.blocker:
+                continue
+            categories = {m.category for m in span._.modifiers}
+            about_other = categories & _SOMEONE_ELSE
+            if about_other:
+                current = any(knowledge.policy(code).time == "symptom" for code in entry.codes)
+                if current and any(
+                    m.category == "OTHER_NOW"
+                    or (m.category == "OTHER_PERSON" and m.modifier_span[1] == span.start)
+                    for m in span._.modifiers
+                ):
+                    evidence = True
+                continue
+            if (
+                entry.only_when_negated
+                or entry.denies
+                or categories & {"NEGATED_EXISTENCE", "HYPOTHETICAL", "HISTORICAL"}
+            ):
+                continue
+            sentence = next(s for s in sentences if s.start <= span.start < s.end)
+            if any(
+                token.norm_ in knowledge.first_person
+                and not any(a <= token.i < b for a, b in others)
+                for token in sentence
+            ):
+                own_symptom = True
+    return evidence and not own_symptom
+
+
 def _read_doc(
     doc: Any,
     evidence_of: Callable[[int, int], str],
@@ -780,21 +883,28 @@ def _read_doc(
     entries: dict[str, TargetEntry],
     today: dt.date | None,
     problems: list[str],
+    written_for: bool = False,
 ) -> list[_Mention]:
-    """Every mention in one processed piece of the narrative (token offsets of ``doc``)."""
-    mentions = _target_mentions(doc, knowledge, entries, today)
+    """Every mention in one processed piece of the narrative (token offsets of ``doc``).
+    ``written_for``: the narrative is written for the person it talks about."""
+    mentions = _target_mentions(doc, knowledge, entries, today, written_for)
     mentions = _apply_concessive(doc, mentions)
     mentions = _apply_replies(doc, mentions)
     mentions = _apply_nearby(mentions)
     mentions = _apply_implications(mentions, knowledge)
     mentions = _apply_recent_ces(mentions, knowledge)
     mentions = _apply_sides(mentions)
-    mentions += _measure_mentions(doc, evidence_of, knowledge, mentions, today, problems)
+    mentions += _measure_mentions(
+        doc, evidence_of, knowledge, mentions, today, problems, written_for
+    )
     return mentions
 
 
 def _danger_words(
-    doc: Any, mentions: list[_Mention], dangers: dict[str, DangerEntry]
+    doc: Any,
+    mentions: list[_Mention],
+    dangers: dict[str, DangerEntry],
+    written_for: bool = False,
 ) -> tuple[list[str], list[str]]:
     """The danger words of one processed piece, lower-cased: (all found, unresolved).
 
@@ -827,7 +937,7 @@ def _danger_words(
         entry = dangers[span.label_]
         word = " ".join(span.text.split())
         every.append(word)
-        if _own_certainty(doc, span) == "negated":
+        if _own_certainty(doc, span, written_for) == "negated":
             continue
         sentence = sentences[span.start]
         if any(
@@ -877,25 +987,26 @@ def read_narrative(
     if reader == "en":
         normalised = normalise(text, get_speller())
     else:
-        # The speller is English; Spanish is read without accents (same length, same map).
-        normalised = normalise(text)
+        # Spanish is read without accents (same length, same map); the speller folds each
+        # word the same way before it looks it up.
+        normalised = normalise(text, get_speller(reader))
         normalised = replace(normalised, text=text_normaliser(reader)(normalised.text))
     pieces = _chunks(normalised.text)
     problems: list[str] = []
     words: list[str] = []
     findings: list[NarrativeFinding] = []
     seen: set[tuple[str, int, int, Any]] = set()
-    for (offset, _end), doc in zip(
-        pieces, nlp.pipe(normalised.text[a:b] for a, b in pieces), strict=True
-    ):
+    docs = list(nlp.pipe(normalised.text[a:b] for a, b in pieces))
+    written_for = _written_for_someone(docs, knowledge, entries)
+    for (offset, _end), doc in zip(pieces, docs, strict=True):
 
         def evidence_of(start: int, end: int, offset: int = offset) -> str:
             first, last = normalised.span(offset + start, offset + end)
             return text[first:last]
 
         words.extend(t.lower_ for t in doc if t.is_alpha)
-        mentions = _read_doc(doc, evidence_of, knowledge, entries, today, problems)
-        found, unresolved_here = _danger_words(doc, mentions, dangers)
+        mentions = _read_doc(doc, evidence_of, knowledge, entries, today, problems, written_for)
+        found, unresolved_here = _danger_words(doc, mentions, dangers, written_for)
         danger_found.extend(found)
         danger_words.extend(unresolved_here)
         for mention in sorted(mentions, key=lambda m: (m.start, m.end, m.code)):
@@ -932,3 +1043,26 @@ def read_narrative(
         )
     detected = guess.language if guess.reader is None or coverage.share > 0 else "und"
     return NarrativeReading(findings, understood, detected, problems, unresolved)
+
+
+def warm_up(languages: Iterable[str] | None = None) -> dict[str, float]:
+    """Build everything the reader needs before the first narrative arrives.
+
+    For each reader language (default: all, ``READER_LANGUAGES``): its knowledge, its
+    pipeline (built once under a lock, shared by every thread), and one reading, which also
+    loads the English speller and lingua's language models. Safe to call from a background
+    thread at start-up and more than once (later calls return almost at once). Returns the
+    seconds each language took, for the start-up log.
+    """
+    seconds: dict[str, float] = {}
+    samples = {"en": "My back hurts and my leg is numb.", "es": "Me duele la espalda y la pierna."}
+    for language in languages if languages is not None else READER_LANGUAGES:
+        if language not in READER_LANGUAGES:
+            raise ValueError(
+                f"no reader for language {language!r}; readers: {', '.join(READER_LANGUAGES)}"
+            )
+        started = time.perf_counter()
+        get_pipeline(language)
+        read_narrative(samples.get(language, "."), language=language)
+        seconds[language] = time.perf_counter() - started
+    return seconds

@@ -20,11 +20,20 @@ unknown word is then
      of one word, such as "numbness" and the lexicon's "numbnes", count as one).
 
 Everything else is left as written: short words are matched exactly.
+
+Spanish (``get_speller("es")``, ``knowledge/nlp/es/spelling.yaml``) works the same way on
+words read without accents (``_spanish.fold_accents``: "orinár" is "orinar" before any
+correction), against the Spanish vocabulary and red-flag phrases, with three Spanish slips
+added: letters that sound alike may stand for each other in the fuzzy match, also as the
+first letter (b/v, s/c/z, g/j, i/y, c/k/q: "vegiga", "bejiga", "adormesida"); a silent h
+may be added or left out ("horinar" -> "orinar", "ormigueo" -> "hormigueo"; words of 4+
+letters, towards a known word only); and text-message spellings are corrections ("q" ->
+"que", "pueo" -> "puedo", "ise" -> "hice").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
@@ -51,12 +60,19 @@ def _neighbours() -> dict[str, frozenset[str]]:
 
 
 _NEAR = _neighbours()
+# Spanish letters that sound alike (seseo, b/v, g/j before e and i, y/i, c/k/q before a, o, u).
+SPANISH_SOUND_ALIKE = frozenset(
+    frozenset(pair) for pair in ("bv", "sz", "sc", "cz", "gj", "iy", "ck", "kq", "cq")
+)
 
 
-def plausible_edits(word: str, candidate: str) -> bool:
+def plausible_edits(
+    word: str, candidate: str, sound_alike: frozenset[frozenset[str]] = frozenset()
+) -> bool:
     """Every substitution between ``word`` and ``candidate`` is a typing slip: a
-    neighbouring key, a vowel for another vowel, or half of two swapped neighbours.
-    Omitted and extra letters are always plausible ("numbess", "numbbness")."""
+    neighbouring key, a vowel for another vowel, letters that sound alike in the language
+    (``sound_alike`` pairs), or half of two swapped neighbours. Omitted and extra letters
+    are always plausible ("numbess", "numbbness")."""
     for op in Levenshtein.editops(word, candidate):
         if op.tag != "replace":
             continue
@@ -65,6 +81,8 @@ def plausible_edits(word: str, candidate: str) -> bool:
         if typed in _VOWELS and meant in _VOWELS:
             continue
         if typed in _NEAR.get(meant, frozenset()):
+            continue
+        if frozenset((typed, meant)) in sound_alike:
             continue
         swapped = (
             i + 1 < len(word)
@@ -85,9 +103,18 @@ class Speller:
         known: Iterable[str],
         targets: Iterable[str],
         corrections: Mapping[str, str],
+        fold: Callable[[str], str] | None = None,
+        sound_alike: frozenset[frozenset[str]] = frozenset(),
+        silent_h: bool = False,
     ) -> None:
+        """``known``, ``targets`` and ``corrections`` are written as ``fold`` reads words
+        (Spanish: without accents); ``sound_alike`` and ``silent_h`` are the language's
+        extra slips (see the module notes)."""
         self.known = frozenset(known)
         self.corrections = dict(corrections)
+        self._fold = fold
+        self._sound_alike = sound_alike
+        self._silent_h = silent_h
         by_letter: dict[str, list[str]] = {}
         for word in sorted(set(targets)):
             if len(word) >= MIN_FUZZY_LETTERS and word.isalpha():
@@ -100,6 +127,8 @@ class Speller:
 
     def __call__(self, word: str) -> str | None:
         """The replacement of one lower-case word, or None to keep it as written."""
+        if self._fold is not None:
+            word = self._fold(word)
         if word in self.known:
             return None
         cached = self._cache.get(word, "")
@@ -118,7 +147,12 @@ class Speller:
                 return word
         if word in self.corrections:
             return self.corrections[word]
-        if word.endswith("in") and word + "g" in self.known:
+        if self._silent_h and len(word) >= 4:
+            if word[0] == "h" and word[1:] in self.known:
+                return word[1:]  # "horinar" -> "orinar"
+            if word[0] != "h" and "h" + word in self.known:
+                return "h" + word  # "ormigueo" -> "hormigueo"
+        elif word.endswith("in") and word + "g" in self.known:
             return word + "g"  # a dropped g: "peein", "tinglin", "killin"
         fuzzy = self.fuzzy(word)
         if fuzzy is not None:
@@ -133,6 +167,10 @@ class Speller:
         choices = list(self._by_letter.get(word[0], ()))
         if word[1] != word[0]:
             choices += [c for c in self._by_letter.get(word[1], ()) if c[1] == word[0]]
+        for pair in self._sound_alike:
+            if word[0] in pair:
+                (other,) = pair - {word[0]}
+                choices += self._by_letter.get(other, ())
         choices = [c for c in choices if abs(len(c) - len(word)) <= edits]
         if not choices:
             return None
@@ -144,7 +182,7 @@ class Speller:
             {
                 choice
                 for choice, distance, _ in found
-                if distance == best and plausible_edits(word, choice)
+                if distance == best and plausible_edits(word, choice, self._sound_alike)
             }
         )
         if len(winners) > 1 and all(

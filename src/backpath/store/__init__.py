@@ -7,6 +7,10 @@ functions taking a ``Session`` (``store.assessments``, ``store.accounts``, ``sto
 committed together, before anything is acknowledged.
 """
 
+# The API-access tables are defined beside their functions; importing them here puts them on
+# ``models.Base.metadata`` wherever the store is used (migrations, schema comparison).
+from backpath.store import api_tokens as _api_tokens  # noqa: F401
+from backpath.store import idempotency as _idempotency  # noqa: F401
 from backpath.store.db import (
     DATABASE_URL_ENV,
     Store,

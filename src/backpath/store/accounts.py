@@ -1,4 +1,11 @@
-"""Clinician accounts: argon2id password hashes, sign-in sessions and sign-in throttling."""
+"""Clinician accounts: argon2id password hashes, password strength, sign-in sessions and
+the progressive sign-in delay.
+
+Repeated failed sign-ins slow further attempts down instead of locking the account: the
+wait grows with the recent failures for the username and from the client address, up to a
+ceiling, and the right password after the wait always works. Nobody can lock a clinician
+out by typing wrong passwords for them; a guesser gets a few tries a minute at most.
+"""
 
 from __future__ import annotations
 
@@ -38,9 +45,37 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _check_password(password: str) -> None:
+# zxcvbn scores 0-4; 3 is "safely unguessable" against an online attack and slows an
+# offline one. Common passwords, keyboard walks, years and names score 0-2.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's run time grows with length; what lies beyond this many characters only adds
+# strength, so the estimate looks at the beginning.
+_STRENGTH_CHECK_CHARS = 64
+
+
+def password_problem(password: str, hints: tuple[str, ...] = ()) -> str | None:
+    """Why ``password`` is too weak for a clinician login, or ``None`` when it will do.
+
+    Too short, or guessable by zxcvbn's offline lists (common passwords, words, names,
+    dates, keyboard patterns) and by the ``hints`` (the username, the display name).
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    from zxcvbn import zxcvbn  # loads word lists: import late
+
+    words = [hint for hint in hints if hint] + ["backpath", "clinic", "clinician"]
+    estimate = zxcvbn(password[:_STRENGTH_CHECK_CHARS], user_inputs=words)
+    if int(estimate["score"]) >= MIN_PASSWORD_SCORE:
+        return None
+    warning = str(estimate["feedback"].get("warning") or "").rstrip(".")
+    reason = warning.lower() if warning else "it is easy to guess"
+    return f"is too easy to guess ({reason}); use four or more unrelated words"
+
+
+def _check_password(password: str, *hints: str) -> None:
+    problem = password_problem(password, hints)
+    if problem is not None:
+        raise AccountError("password", problem)
 
 
 def create_clinician(
@@ -52,7 +87,7 @@ def create_clinician(
         raise AccountError(
             "username", "use 2-63 lower-case letters, digits, dots, dashes or underscores"
         )
-    _check_password(password)
+    _check_password(password, username, display_name or "")
     if get_clinician(session, username) is not None:
         raise AccountError("username", f"{username!r} already exists")
     clinician = Clinician(
@@ -80,7 +115,7 @@ def list_clinicians(session: Session) -> Sequence[Clinician]:
 
 def set_password(session: Session, clinician: Clinician, password: str) -> None:
     """Replace a clinician's password and sign out every session they have."""
-    _check_password(password)
+    _check_password(password, clinician.username, clinician.display_name)
     clinician.password_hash = hash_password(password)
     session.execute(delete(ClinicianSession).where(ClinicianSession.clinician_id == clinician.id))
     session.flush()
@@ -133,6 +168,18 @@ def recent_failures(
     by_user = session.scalar(base.where(LoginAttempt.username == username.strip().lower()[:64]))
     by_client = session.scalar(base.where(LoginAttempt.client == client[:64]))
     return int(by_user or 0), int(by_client or 0)
+
+
+def sign_in_delay(failures: int, free: int, base_seconds: float, max_seconds: float) -> float:
+    """Seconds to wait before checking a password after ``failures`` recent failures.
+
+    The first ``free`` failures cost nothing (typos); then the wait doubles with each
+    failure from ``base_seconds`` up to ``max_seconds``. It never becomes a lockout.
+    """
+    if failures < free or max_seconds <= 0:
+        return 0.0
+    steps = min(failures - free, 32)  # 2**32 seconds is past any ceiling
+    return float(min(max_seconds, base_seconds * 2**steps))
 
 
 def start_session(session: Session, clinician: Clinician, lifetime: timedelta) -> str:

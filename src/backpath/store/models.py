@@ -173,7 +173,13 @@ class LoginAttempt(Base):
 
 
 class AuditEvent(Base):
-    """Who did what to which patient data, and when. Rows are only ever added."""
+    """Who did what to which patient data, and when. Rows are only ever added.
+
+    The rows form a hash chain (``store.audit``): ``seq`` is the row's place in the chain
+    (1, 2, 3, ... with no gaps), ``prev_hash`` the ``row_hash`` of the row before it, and
+    ``row_hash`` the SHA-256 of ``prev_hash`` plus this row's own content. Changing, deleting
+    or inserting a row behind the app's back breaks the chain at that row.
+    """
 
     __tablename__ = "audit_events"
 
@@ -185,3 +191,22 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(String(64), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column()
     client: Mapped[str | None] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True, default=None)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    row_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class AuditChainHead(Base):
+    """The end of the audit hash chain: one row (``id`` 1) that every append updates.
+
+    Updating this row first is what serialises concurrent appends (a row lock on
+    PostgreSQL, the database write lock on SQLite), so two transactions can never both
+    chain onto the same predecessor. It also records the last ``seq`` and hash, so removing
+    the newest audit rows is detected too.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    row_hash: Mapped[str] = mapped_column(String(64))

@@ -1,9 +1,21 @@
-"""The triage engine and its result types."""
+"""The triage engine and its result types.
+
+``assess`` joins what is known about a person (``prepare_answers``), then runs every rule
+in one pass: ``kb.program`` (compiled once, when the knowledge base loads) returns each
+rule's value together with the findings that decided it (a fired rule's evidence) or would
+decide it (what to ask for an undecided one), most urgent rule first. Nothing is evaluated
+a second time to explain. Result pieces that many results repeat (an answer's evidence, an
+undecided rule with its questions, a rule's wording, a citation) are immutable and built
+once per knowledge base; ``Assessment.to_json`` copies them into each new document, and
+``Assessment.encode`` writes the same document straight to bytes without the copies.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 from backpath.intake import Intake, NarrativeFinding
@@ -110,6 +122,12 @@ class UnresolvedRule:
             "ask": list(self.ask),
         }
 
+    @cached_property
+    def _entry(self) -> dict[str, Any]:
+        """``to_json()`` made once per object, for ``Assessment.encode`` (which shares it;
+        the objects are shared between results, see ``_Memo``)."""
+        return self.to_json()
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -141,7 +159,7 @@ class Assessment:
     @property
     def concerns(self) -> tuple[str, ...]:
         """Concerns of the fired rules, most urgent first, without repeats."""
-        return tuple(dict.fromkeys(f.rule.spec.concern.value for f in self.fired))
+        return tuple(dict.fromkeys(f.rule.spec.concern._value_ for f in self.fired))
 
     @property
     def fired_ids(self) -> tuple[str, ...]:
@@ -151,53 +169,19 @@ class Assessment:
     @property
     def next_questions(self) -> tuple[str, ...]:
         """Questions that could still change the urgency, the most consequential first."""
+        urgency = self.urgency
         codes: list[str] = []
         for item in self.unresolved:
-            if item.rule.urgency is not self.urgency:
+            if item.rule.spec.urgency is not urgency:
                 codes.extend(item.ask)
         return tuple(dict.fromkeys(codes))
 
     def citations(self) -> list[dict[str, Any]]:
         """Every source cited by the fired rules and the chosen texts, in order."""
-        ids: list[str] = []
-        for fired in self.fired:
-            ids.extend(fired.rule.spec.sources)
-        for block_id in (*self.advice, *self.next_steps, *self.safety_net):
-            ids.extend(self.kb.advice[block_id].sources)
-        out = []
-        fragments = self.kb.fragments
-        for source_id in dict.fromkeys(ids):
-            key = ("source", source_id)
-            citation = fragments.get(key)
-            if citation is None:
-                source = self.kb.sources[source_id]
-                citation = fragments[key] = {
-                    "id": source.id,
-                    "title": source.title,
-                    "publisher": source.publisher,
-                    "year": source.year,
-                    "url": source.url,
-                    "doi": source.doi,
-                }
-            out.append(dict(citation))
-        return out
-
-    def _blocks(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        kb, lang = self.kb, self.language
-        out = []
-        for block_id in ids:
-            key = ("block", block_id, lang)
-            block = kb.fragments.get(key)
-            if block is None:
-                advice = kb.advice[block_id]
-                block = kb.fragments[key] = {
-                    "id": block_id,
-                    "kind": advice.kind,
-                    "title": kb.text(f"advice.{block_id}.title", lang, advice.title),
-                    "text": kb.text(f"advice.{block_id}.body", lang, advice.body),
-                }
-            out.append(dict(block))
-        return out
+        cited = _wording(self.kb, self.language).citations(
+            tuple(f.rule.spec.id for f in self.fired), self.advice, self.next_steps, self.safety_net
+        )
+        return [dict(citation) for citation in cited]
 
     def instruction_json(self, number: str | None = None) -> dict[str, Any] | None:
         """The first instruction of an emergency result, with the emergency number filled in."""
@@ -217,35 +201,64 @@ class Assessment:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """The public Result JSON (DESIGN.md)."""
-        from backpath.triage.interview import next_step_json
+        """The public Result JSON (DESIGN.md): a new document the caller may change."""
+        return self._document(fresh=True)
 
+    def encode(self, dumps: Callable[[Any], bytes]) -> bytes:
+        """The Result JSON written by ``dumps`` (``orjson.dumps``, say) in one step.
+
+        The same document as ``to_json`` and the same bytes as ``dumps(self.to_json())``,
+        but the parts every result shares (rule and advice wording, citations) go to
+        ``dumps`` as they are, without the copies ``to_json`` makes for a caller that keeps
+        the document: this one never leaves the call. Lists may be passed as tuples (a JSON
+        encoder writes both as arrays).
+        """
+        return dumps(self._document(fresh=False))
+
+    def _document(self, fresh: bool) -> dict[str, Any]:
+        """The Result JSON; ``fresh``: every list and object in it is new (see ``encode``)."""
         kb, lang = self.kb, self.language
-        wording = kb.urgencies[self.urgency]
+        words = _wording(kb, lang)
+        fired_static = words.fired
+        unresolved_static = words.unresolved
+        evidence_json = Evidence.to_json
+        block = words.block
+        cited = words.citations(
+            tuple(f.rule.spec.id for f in self.fired), self.advice, self.next_steps, self.safety_net
+        )
+        if fresh:
+            copy: Callable[[Any], Any] = dict
+            listed: Callable[[Any], Any] = list
+        else:
+            copy = listed = _same
         return {
-            "urgency": self.urgency.value,
+            "urgency": self.urgency._value_,
             "complete": self.complete,
             # The step a front end would show next (None: nothing left changes the result).
-            "next_step": next_step_json(self),
+            "next_step": _next_step_json()(self),
             "first_instruction": self.instruction_json(),
-            "urgency_text": {
-                "label": kb.text(f"urgency.{self.urgency.value}.label", lang, wording.label),
-                "headline": kb.text(
-                    f"urgency.{self.urgency.value}.headline", lang, wording.headline
-                ),
-                "action": kb.text(f"urgency.{self.urgency.value}.action", lang, wording.action),
-                "clinician": wording.clinician,
-            },
-            "concerns": list(self.concerns),
-            "fired_rules": [f.to_json(kb, lang) for f in self.fired],
-            "unresolved": [u.to_json() for u in self.unresolved],
-            "next_questions": list(self.next_questions),
-            "advice": self._blocks(self.advice),
-            "next_steps": self._blocks(self.next_steps),
-            "safety_net": self._blocks(self.safety_net),
+            "urgency_text": copy(words.urgency_text[self.urgency]),
+            "concerns": listed(self.concerns),
+            "fired_rules": [
+                {
+                    **(static := fired_static(f.rule)),
+                    "because": [evidence_json(e) for e in f.because],
+                    "sources": listed(static["sources"]),
+                }
+                for f in self.fired
+            ],
+            "unresolved": (
+                [{**unresolved_static(u.rule), "ask": list(u.ask)} for u in self.unresolved]
+                if fresh
+                else [u._entry for u in self.unresolved]
+            ),
+            "next_questions": listed(self.next_questions),
+            "advice": [copy(block(block_id)) for block_id in self.advice],
+            "next_steps": [copy(block(block_id)) for block_id in self.next_steps],
+            "safety_net": [copy(block(block_id)) for block_id in self.safety_net],
             "conflicts": [c.to_json() for c in self.conflicts],
-            "unsure": list(self.unsure),
-            "unasked": list(self.unasked),
+            "unsure": listed(self.unsure),
+            "unasked": listed(self.unasked),
             "narrative": {
                 "status": self.narrative_status,
                 "problems": list(self.narrative_problems),
@@ -253,14 +266,152 @@ class Assessment:
                     e.to_json() for e in self.evidence.values() if e.source == "narrative"
                 ],
             },
-            "citations": self.citations(),
+            "citations": [copy(citation) for citation in cited],
             "language": lang,
             "knowledge_base": {"version": kb.version, "sha256": kb.sha256},
-            **dict(self.extras),
+            **self.extras,
         }
 
 
+def _same(value: Any) -> Any:
+    """``value`` itself (``encode`` shares what ``to_json`` copies)."""
+    return value
+
+
+@functools.cache
+def _next_step_json() -> Callable[[Assessment], dict[str, Any] | None]:
+    """``interview.next_step_json`` (imported on first use: the interview imports us)."""
+    from backpath.triage.interview import next_step_json
+
+    return next_step_json
+
+
+class _Wording:
+    """The unchanging parts of a Result JSON for one knowledge base and language.
+
+    A rule's title and messages, an advice block, a citation and the urgency wording are
+    the same in every result: each is built once here and copied into each result (so a
+    caller that edits its result never changes another's).
+    """
+
+    def __init__(self, kb: KnowledgeBase, language: str) -> None:
+        self.kb = kb
+        self.language = language
+        self.urgency_text: dict[Urgency, dict[str, Any]] = {}
+        for urgency, wording in kb.urgencies.items():
+            value = urgency.value
+            self.urgency_text[urgency] = {
+                "label": kb.text(f"urgency.{value}.label", language, wording.label),
+                "headline": kb.text(f"urgency.{value}.headline", language, wording.headline),
+                "action": kb.text(f"urgency.{value}.action", language, wording.action),
+                "clinician": wording.clinician,
+            }
+        self._meta_rules = {rule.id: rule for rule in (kb.unsure_rule, kb.narrative_rule)}
+        self._cited: dict[tuple[tuple[str, ...], ...], tuple[dict[str, Any], ...]] = {}
+        self._fired: dict[str, dict[str, Any]] = {}
+        self._unresolved: dict[str, dict[str, Any]] = {}
+        self._blocks: dict[str, dict[str, Any]] = {}
+        self._citations: dict[str, dict[str, Any]] = {}
+
+    def fired(self, rule: Rule) -> dict[str, Any]:
+        """A fired rule's entry without its ``because`` (patient words in the language)."""
+        found = self._fired.get(rule.spec.id)
+        if found is None:
+            spec, kb, language = rule.spec, self.kb, self.language
+            found = self._fired[spec.id] = {
+                "id": spec.id,
+                "title": kb.text(f"rule.{spec.id}.title", language, spec.title),
+                "urgency": spec.urgency.value,
+                "concern": spec.concern.value,
+                "patient_message": kb.text(f"rule.{spec.id}.patient", language, spec.patient),
+                "clinician_message": spec.clinician,
+                "sources": spec.sources,
+            }
+        return found
+
+    def unresolved(self, rule: Rule) -> dict[str, Any]:
+        """An unresolved rule's entry without its ``ask`` (clinician words: English)."""
+        found = self._unresolved.get(rule.spec.id)
+        if found is None:
+            spec = rule.spec
+            found = self._unresolved[spec.id] = {
+                "id": spec.id,
+                "title": spec.title,
+                "urgency": spec.urgency._value_,
+                "concern": spec.concern._value_,
+            }
+        return found
+
+    def block(self, block_id: str) -> dict[str, Any]:
+        """An advice block in the language."""
+        found = self._blocks.get(block_id)
+        if found is None:
+            kb, language = self.kb, self.language
+            advice = kb.advice[block_id]
+            found = self._blocks[block_id] = {
+                "id": block_id,
+                "kind": advice.kind,
+                "title": kb.text(f"advice.{block_id}.title", language, advice.title),
+                "text": kb.text(f"advice.{block_id}.body", language, advice.body),
+            }
+        return found
+
+    def citations(
+        self,
+        rule_ids: tuple[str, ...],
+        advice: tuple[str, ...],
+        next_steps: tuple[str, ...],
+        safety_net: tuple[str, ...],
+    ) -> tuple[dict[str, Any], ...]:
+        """The sources cited by these fired rules and texts, in order, without repeats (the
+        same few combinations recur, so each list is built once)."""
+        key = (rule_ids, advice, next_steps, safety_net)
+        found = self._cited.get(key)
+        if found is None:
+            ids: dict[str, None] = {}
+            rules = self.kb.rules_by_id
+            for rule_id in rule_ids:
+                rule = rules.get(rule_id) or self._meta_rules[rule_id]
+                ids.update(dict.fromkeys(rule.spec.sources))
+            for blocks in (advice, next_steps, safety_net):
+                for block_id in blocks:
+                    ids.update(dict.fromkeys(self.kb.advice[block_id].sources))
+            if len(self._cited) >= _MEMO_LIMIT:
+                self._cited.clear()
+            found = self._cited[key] = tuple(self.citation(source_id) for source_id in ids)
+        return found
+
+    def citation(self, source_id: str) -> dict[str, Any]:
+        """A source as cited in a result."""
+        found = self._citations.get(source_id)
+        if found is None:
+            source = self.kb.sources[source_id]
+            found = self._citations[source_id] = {
+                "id": source.id,
+                "title": source.title,
+                "publisher": source.publisher,
+                "year": source.year,
+                "url": source.url,
+                "doi": source.doi,
+            }
+        return found
+
+
+def _wording(kb: KnowledgeBase, language: str) -> _Wording:
+    """The ``_Wording`` of ``kb`` in ``language`` (built on first use, then kept)."""
+    key = ("triage", "wording", language)
+    words = kb.fragments.get(key)
+    if words is None:
+        words = kb.fragments[key] = _Wording(kb, language)
+    return words
+
+
 NarrativeReader = Callable[[str], Any]
+
+_ASSESSMENT_FIELDS = frozenset(f.name for f in fields(Assessment))
+
+# Urgency ranks by urgency (``Urgency.rank`` without the property call, on the hot path).
+_RANK = {urgency: urgency.rank for urgency in Urgency}
 
 
 def _merge_narrative(
@@ -430,58 +581,38 @@ def assess(
         prepared.scores,
     )
 
-    fired_rules: list[Rule] = []
-    unresolved_rules: list[Rule] = []
-    for rule in kb.rules:
-        value = rule.test(answers)
-        if value is True:
-            fired_rules.append(rule)
-        elif value is None:
-            unresolved_rules.append(rule)
-
-    if fired_rules:
-        urgency = max((r.urgency for r in fired_rules), key=lambda u: u.rank)
-    else:
-        urgency = kb.manifest.baseline_urgency
-
-    def by_urgency(rule: Rule) -> int:
-        return -rule.urgency.rank
+    # One pass over the rules, most urgent first: each rule's value together with the
+    # findings that decided it (fired: the evidence) or would decide it (undecided: what
+    # to ask). Nothing is evaluated twice.
+    decided, undecided = kb.program.decide(answers)
+    urgency = decided[0][0].urgency if decided else kb.manifest.baseline_urgency
 
     unsure = frozenset(code for code in intake.unsure if code not in answers)
+    memo = _memo(kb)
     fired_list = [
-        FiredRule(
-            rule,
-            tuple(
-                _evidence_for(code, answers, evidence, unsure)
-                for code in rule.condition.evaluate(answers).decided_by
-            ),
-        )
-        for rule in sorted(fired_rules, key=by_urgency)
+        FiredRule(rule, _because(codes, answers, evidence, unsure, memo.evidence))
+        for rule, codes in decided
     ]
-    unresolved = tuple(
-        UnresolvedRule(rule, rule.condition.evaluate(answers).unknown)
-        for rule in sorted(unresolved_rules, key=by_urgency)
-    )
+    unresolved = memo.unresolved_rules(undecided)
 
     # Complete: no question that was never asked could still raise the urgency. A question
     # answered "not sure" was asked; a question whose ask_if is false is not asked at all.
+    # ``unresolved`` is most urgent first, so the rules above the urgency are a prefix.
+    rank = _RANK[urgency]
+    raising: list[str] = []
+    for open_rule in unresolved:
+        if _RANK[open_rule.rule.spec.urgency] <= rank:
+            break
+        raising.extend(open_rule.ask)
     gates = kb.question_gates
-
-    def never_asked(code: str) -> bool:
+    unasked_codes = []
+    for code in dict.fromkeys(raising):
         if code in answers or code in unsure or code not in gates:
-            return False
+            continue
         gate = gates[code]
-        return gate is None or gate(answers) is not False
-
-    unasked = tuple(
-        dict.fromkeys(
-            code
-            for item in unresolved
-            if item.rule.urgency.rank > urgency.rank
-            for code in item.ask
-            if never_asked(code)
-        )
-    )
+        if gate is None or gate(answers) is not False:
+            unasked_codes.append(code)
+    unasked = tuple(unasked_codes)
     complete = not unasked
 
     # "Not sure" never ends as routine: with nothing left to ask, a serious rule still open
@@ -512,7 +643,12 @@ def assess(
         fired_list.append(FiredRule(meta, ()))
         urgency = meta.urgency
 
-    fired = tuple(sorted(fired_list, key=lambda f: by_urgency(f.rule)))
+    # The rules came most urgent first; a meta-rule added above takes its place by urgency.
+    fired = (
+        tuple(fired_list)
+        if len(fired_list) == len(decided)
+        else tuple(sorted(fired_list, key=lambda f: -f.rule.urgency.rank))
+    )
     first_instruction = None
     if urgency is Urgency.EMERGENCY:
         ranks = kb.instruction_rank
@@ -526,7 +662,7 @@ def assess(
     advice: list[str] = []
     next_steps: list[str] = []
     safety_net: list[str] = []
-    if any(item.rule.urgency.rank > urgency.rank for item in unresolved):
+    if unresolved and _RANK[unresolved[0].rule.spec.urgency] > _RANK[urgency]:
         advice.append(kb.manifest.unresolved_advice)
     for item in fired:
         # "What to do now" comes only from the rules that set the urgency: an emergency
@@ -535,18 +671,23 @@ def assess(
             if item.rule.urgency is urgency or kb.advice[block_id].kind != "action":
                 advice.append(block_id)
         next_steps.extend(item.rule.spec.next_steps)
-    for plan_rule in kb.plan:
-        if urgency in plan_rule.spec.for_urgency and plan_rule.test(answers) is True:
+    for plan_rule in kb.plan_by_urgency[urgency]:
+        if plan_rule.test(answers) is True:
             advice.extend(plan_rule.spec.advice)
             next_steps.extend(plan_rule.spec.next_steps)
-    for block_id in list(dict.fromkeys(advice)):
-        if kb.advice[block_id].kind == "safety_net":
+    advice_blocks = kb.advice
+    for block_id in dict.fromkeys(advice):
+        if advice_blocks[block_id].kind == "safety_net":
             safety_net.append(block_id)
-    return Assessment(
+    return _new_assessment(
         urgency=urgency,
         fired=fired,
         unresolved=unresolved,
-        advice=tuple(b for b in dict.fromkeys(advice) if b not in safety_net),
+        advice=(
+            tuple(b for b in dict.fromkeys(advice) if b not in safety_net)
+            if safety_net
+            else tuple(dict.fromkeys(advice))
+        ),
         next_steps=tuple(dict.fromkeys(next_steps)),
         safety_net=tuple(safety_net),
         answers=answers,
@@ -558,10 +699,22 @@ def assess(
         kb=kb,
         extras={"scores": [s.to_json() for s in scores.values()]} if scores else {},
         complete=complete,
-        unsure=tuple(code for code in gates if code in unsure),
+        unsure=tuple(code for code in gates if code in unsure) if unsure else (),
         unasked=unasked,
         first_instruction=first_instruction,
     )
+
+
+def _new_assessment(**values: Any) -> Assessment:
+    """An ``Assessment`` with every field given, built without the frozen dataclass's
+    ``__init__`` (one ``object.__setattr__`` per field: a tenth of a triage). The object is
+    the same: frozen, equal and printed as one built by ``Assessment(...)``. Every field
+    must be given, and nothing else."""
+    if values.keys() != _ASSESSMENT_FIELDS:
+        raise TypeError(f"Assessment fields: {sorted(_ASSESSMENT_FIELDS ^ values.keys())}")
+    assessment = object.__new__(Assessment)
+    assessment.__dict__.update(values)
+    return assessment
 
 
 def _score_instruments(
@@ -610,6 +763,79 @@ def _evidence_for(
     if code in answers:
         return Evidence(code, answers[code], "answer")
     return Evidence(code, None, "unsure" if code in unsure else "unknown")
+
+
+# Memo entries kept per knowledge base before the memo starts again (bounds its memory).
+_MEMO_LIMIT = 65_536
+_MEMO_KEY = ("triage", "memo")
+
+
+class _Memo:
+    """Result pieces shared by the assessments of one knowledge base.
+
+    ``Evidence`` and ``UnresolvedRule`` are immutable and most results repeat the same few
+    (``leg_pain`` answered yes; a rule open until ``saddle_numbness`` is answered), so each
+    is built once and shared instead of rebuilt for every result. The memo is bounded: it
+    starts again when it holds ``_MEMO_LIMIT`` entries.
+    """
+
+    def __init__(self) -> None:
+        self.evidence: dict[tuple[Any, ...], Evidence] = {}
+        self.unresolved: dict[tuple[str, tuple[str, ...]], UnresolvedRule] = {}
+
+    def unresolved_rules(
+        self, undecided: Sequence[tuple[Rule, tuple[str, ...]]]
+    ) -> tuple[UnresolvedRule, ...]:
+        """``UnresolvedRule`` for each undecided ``(rule, codes to ask)``, in order."""
+        cache = self.unresolved
+        out = []
+        for rule, ask in undecided:
+            key = (rule.spec.id, ask)
+            item = cache.get(key)
+            if item is None:
+                if len(cache) >= _MEMO_LIMIT:
+                    cache.clear()
+                item = cache[key] = UnresolvedRule(rule, ask)
+            out.append(item)
+        return tuple(out)
+
+
+def _memo(kb: KnowledgeBase) -> _Memo:
+    """The memo of ``kb`` (kept with its other memoised fragments)."""
+    memo = kb.fragments.get(_MEMO_KEY)
+    if memo is None:
+        memo = kb.fragments[_MEMO_KEY] = _Memo()
+    return memo
+
+
+def _because(
+    codes: tuple[str, ...],
+    answers: Mapping[str, FindingValue],
+    evidence: Mapping[str, Evidence],
+    unsure: frozenset[str],
+    cache: dict[tuple[Any, ...], Evidence],
+) -> tuple[Evidence, ...]:
+    """The evidence of a fired rule: ``_evidence_for`` each code, shared through ``cache``."""
+    out = []
+    for code in codes:
+        found = evidence.get(code)
+        if found is None:
+            if code in answers:
+                value = answers[code]
+                # The type is part of the key: ``1`` and ``True`` are equal dict keys.
+                key: tuple[Any, ...] = (code, value.__class__, value)
+            else:
+                key = (code, "unsure" if code in unsure else "unknown")
+            try:
+                found = cache.get(key)
+            except TypeError:  # an unhashable value (a list given by a Python caller)
+                found = _evidence_for(code, answers, evidence, unsure)
+            if found is None:
+                if len(cache) >= _MEMO_LIMIT:
+                    cache.clear()
+                found = cache[key] = _evidence_for(code, answers, evidence, unsure)
+        out.append(found)
+    return tuple(out)
 
 
 def _default_reader(language: str = "en") -> NarrativeReader:

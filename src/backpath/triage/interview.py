@@ -330,6 +330,78 @@ def _askable(
     return step
 
 
+# How many questions one page may show (a checklist counts each of its items): enough for
+# the danger signs and a short question or two, little enough to read on a phone.
+PAGE_QUESTIONS = 20
+
+
+def next_page(
+    kb: KnowledgeBase,
+    answers: Intake | Mapping[str, FindingValue],
+    asked_steps: Iterable[str] = (),
+    assessment: Assessment | None = None,
+    max_questions: int = PAGE_QUESTIONS,
+) -> list[StepDef]:
+    """The steps of the next page: what ``next_step`` would ask next, in its order, as many
+    as fit on one page. Empty when nothing left can change the urgency.
+
+    The first step is always ``next_step``. The page then takes the step the planner would
+    choose if the person left the page's steps unanswered, and so on, until the page holds
+    ``max_questions`` questions. A follow-up whose ``ask_if`` depends on an answer on this
+    page waits for the next page (it appears only after a "yes"); any later step can still
+    join. Every front end that shows pages (the web, ``backpath assess``, a client of
+    ``POST /api/v1/interview`` reading ``page``) shows the same pages for the same answers.
+    """
+    intake = as_intake(answers)
+    if assessment is None:
+        assessment = assess(intake, kb)
+    answered = answered_codes(assessment, intake)
+    done = assessment
+
+    def planned() -> Iterator[StepDef]:
+        asked = set(asked_steps)
+        for _ in range(len(kb.steps)):
+            step = plan_step(kb, done, frozenset(asked), answered)
+            if step is None:
+                return
+            asked.add(step.id)
+            yield step
+
+    return _group(kb, planned(), max_questions)
+
+
+def optional_page(
+    kb: KnowledgeBase,
+    answers: Intake | Mapping[str, FindingValue],
+    asked_steps: Iterable[str] = (),
+    assessment: Assessment | None = None,
+    max_questions: int = PAGE_QUESTIONS,
+) -> list[StepDef]:
+    """The next page of "help your care team" steps offered after the result
+    (``optional_steps`` in questionnaire order, grouped as ``next_page`` groups them)."""
+    steps = optional_steps(kb, answers, asked_steps, assessment)
+    return _group(kb, iter(steps), max_questions)
+
+
+def _group(kb: KnowledgeBase, steps: Iterator[StepDef], max_questions: int) -> list[StepDef]:
+    """The first steps of ``steps`` that fit on one page of ``max_questions`` questions (a
+    checklist counts its items; the first step always fits). A follow-up whose ``ask_if``
+    names a code asked on the page is passed over: it waits for that answer."""
+    page: list[StepDef] = []
+    page_codes: set[str] = set()
+    size = 0
+    for step in steps:
+        gate = kb.step_gates.get(step.id)
+        if page and gate is not None and page_codes.intersection(gate.codes()):
+            continue
+        if page and size + len(step.codes) > max_questions:
+            break
+        page.append(step)
+        page_codes.update(step.codes)
+        size += len(step.codes)
+    return page
+
+
 def optional_steps(
     kb: KnowledgeBase,
     answers: Intake | Mapping[str, FindingValue],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,14 +17,20 @@ from starlette.types import Scope
 
 from backpath.interop import build_router as build_interop_router
 from backpath.interop.cors import InteropCORSMiddleware
-from backpath.interop.fhir import fhir_error
 from backpath.kb import load_knowledge
-from backpath.store import Store, open_store
+from backpath.store import Store, accounts, audit, open_store
+from backpath.store._tokens import digest
+from backpath.store.audit import Actor
 from backpath.web import routes_api, routes_clinic, routes_patient
 from backpath.web.i18n import Words, parse_accept_language
 from backpath.web.intake import Questionnaire
 from backpath.web.pages import STATIC_DIR, Web, make_environment, render, words_for
-from backpath.web.security import SecurityMiddleware
+from backpath.web.security import (
+    FailedRead,
+    SecurityMiddleware,
+    merge_headers,
+    protective_headers,
+)
 from backpath.web.settings import Settings
 from backpath.web.triage import narrative_reader_available
 
@@ -41,10 +47,49 @@ needs a signed-in clinician (session cookie from `/clinic/login`). Errors name t
 
 
 def _warm_narrative_reader() -> None:
-    """Build the narrative pipeline once (several seconds) before the first patient needs it."""
-    from backpath.nlp import read_narrative
+    """Build the narrative readers (English and Spanish) once, before the first patient
+    needs them; built under a lock, so parallel first requests wait for the same build."""
+    from backpath.nlp import warm_up
 
-    read_narrative("My back hurts.")
+    warm_up()
+
+
+def _read_target(path: str) -> tuple[str, str | None, str]:
+    """What a failed read was after: (target type, target id, path as recorded).
+
+    A result link's token is never written down: the audit row keeps its SHA-256 (the form
+    the database stores), and the path shows ``{token}`` in its place.
+    """
+    parts = path.split("/")
+    if path.startswith("/r/") and len(parts) > 2 and parts[2]:
+        shown = "/".join(["", "r", "{token}", *parts[3:]])
+        return "result", digest(parts[2]), shown[:200]
+    if path.startswith(("/clinic/assessments/", "/api/v1/assessments/")):
+        index = 3 if path.startswith("/clinic/") else 4
+        if len(parts) > index and parts[index]:
+            return "assessment", parts[index][:64], path[:200]
+    return "worklist" if path.startswith("/clinic") else "assessment", None, path[:200]
+
+
+def failed_read_auditor(store: Store) -> Callable[[FailedRead], None]:
+    """Writes one ``read_failed`` audit row per failed read (runs in a worker thread)."""
+
+    def audit_failed_read(failure: FailedRead) -> None:
+        with store.session() as db:
+            token = failure.session.get(routes_clinic.SESSION_KEY)
+            clinician = accounts.session_clinician(db, token) if isinstance(token, str) else None
+            who = f"clinician:{clinician.username}" if clinician is not None else "anonymous"
+            target_type, target_id, shown = _read_target(failure.path)
+            audit.record(
+                db,
+                Actor(who, failure.client),
+                "read_failed",
+                target_type,
+                target_id,
+                {"status": failure.status, "method": failure.method, "path": shown},
+            )
+
+    return audit_failed_read
 
 
 @asynccontextmanager
@@ -102,6 +147,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         SecurityMiddleware,
         max_body_bytes=settings.max_body_bytes,
         too_large_page=too_large_page,
+        public_url=settings.public_url,
+        hsts_max_age=settings.hsts_max_age,
+        audit_failed_read=failed_read_auditor(store),
     )
     # CORS for /cds-services and /fhir only (browser-based CDS clients); outermost, so a
     # preflight is answered before anything else runs.
@@ -120,6 +168,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/fhir/"):  # FHIR errors are OperationOutcomes
+            from backpath.interop.fhir import fhir_error  # (imported late: fhir imports web)
+
             return fhir_error(exc.status_code, "(request)", str(exc.detail))
         if request.url.path.startswith(MACHINE_PATHS):
             return JSONResponse(
@@ -130,8 +180,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             return render(request, "not_found.html", status_code=404)
         return Response(str(exc.detail), status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, exc: Exception) -> Response:
+    def protected(request: Request, response: Response) -> Response:
+        """``response`` with the protective headers: a 500 is answered outside the
+        security middleware (Starlette's outermost error handler sends it)."""
+        extra = protective_headers(request.scope, settings.public_url, settings.hsts_max_age)
+        raw = merge_headers(list(response.raw_headers), extra)
+        response.raw_headers[:] = raw
+        return response
+
+    def _server_error_page(request: Request) -> Response:
         if request.url.path.startswith(MACHINE_PATHS):
             return JSONResponse(
                 {"error": {"field": "(server)", "message": "internal error"}}, status_code=500
@@ -151,5 +208,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             return render(request, "server_error.html", status_code=500, safety_net=safety_net)
         except Exception:  # the error page itself failed: answer plainly, never hide the 500
             return Response("Internal Server Error", status_code=500)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return protected(request, _server_error_page(request))
 
     return app

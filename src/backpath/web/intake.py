@@ -199,6 +199,13 @@ class DraftState:
     # The questions still open after a result, when the person chose to answer them (the
     # open-questions page shows exactly these).
     only: list[str] = field(default_factory=list)
+    # The step interview (backpath.web.steps): the steps already shown, in order; the steps
+    # of the page on screen; the pages shown before it (for Back); and the phase: "main"
+    # (up to the result) or "more" (the optional steps offered after it).
+    asked_steps: list[str] = field(default_factory=list)
+    page: list[str] = field(default_factory=list)
+    history: list[list[str]] = field(default_factory=list)
+    phase: str = "main"
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DraftState:
@@ -217,6 +224,10 @@ class DraftState:
             instruments=dict(data.get("instruments", {})),
             instrument_choices=dict(data.get("instrument_choices", {})),
             only=list(data.get("only", [])),
+            asked_steps=[str(s) for s in data.get("asked_steps", [])],
+            page=[str(s) for s in data.get("page", [])],
+            history=[[str(s) for s in p] for p in data.get("history", [])],
+            phase=str(data.get("phase", "main")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -235,6 +246,10 @@ class DraftState:
             "instruments": dict(self.instruments),
             "instrument_choices": dict(self.instrument_choices),
             "only": list(self.only),
+            "asked_steps": list(self.asked_steps),
+            "page": list(self.page),
+            "history": [list(p) for p in self.history],
+            "phase": self.phase,
         }
 
     def typed_answers(self) -> Mapping[str, FindingValue]:

@@ -4,18 +4,33 @@ Errors are ``{"error": {"field": ..., "message": ...}}``: ``400`` for a body tha
 JSON object (field ``(body)``), ``415`` for another content type, ``413`` for a body over
 the limit, ``422`` for an intake that the core rejects (the field is ``IntakeError.field``,
 for example ``answers.age``) or JSON that ``backpath.jsonio`` refuses (a duplicate key, a
-huge integer, deep nesting, a NUL byte or a lone surrogate; the field is its path), ``401``
-when a clinician must sign in.
+huge integer, deep nesting, a NUL byte or a lone surrogate; the field is its path).
+
+Access (docs/web.md, "API access"): storing an assessment needs an API token with the
+``assessments:write`` scope (``Authorization: Bearer <token>``), unless anonymous posting is
+turned on (``Settings.api_anonymous_posts``, then limited per client address: ``429`` with
+``Retry-After``); reading one needs a clinician session or ``assessments:read``. ``401``
+names the ``Authorization`` problem (none, unknown, revoked), ``403`` the missing scope.
+``Idempotency-Key`` on a create replays the first answer instead of storing twice.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import math
+import re
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
+from fastapi.security import HTTPBearer
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,12 +38,15 @@ from starlette.responses import Response
 from backpath import jsonio
 from backpath.errors import IntakeError, NarrativeError
 from backpath.kb import KnowledgeBase
-from backpath.store import assessments, audit
+from backpath.store import api_tokens, assessments, audit, idempotency
+from backpath.store._tokens import digest
 from backpath.store.audit import Actor
-from backpath.triage.interview import next_step, parse_asked_steps, step_json
+from backpath.store.models import StoredAssessment
+from backpath.triage.interview import next_page, parse_asked_steps, step_json
 from backpath.vocabulary import FindingType, Urgency
 from backpath.web.pages import Web, web
 from backpath.web.routes_clinic import actor, signed_in
+from backpath.web.security import absolute_url
 from backpath.web.triage import Triaged, narrative_reader_available, triage
 
 JSON_TYPE = "application/json"
@@ -229,12 +247,16 @@ ERROR_SCHEMA: dict[str, Any] = {
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
         400: "The body is not a JSON object (field `(body)`).",
-        401: "Sign in as a clinician first.",
+        401: "No usable credentials (field `Authorization`): no API token, an unknown or "
+        "revoked one, or no clinician session where one is accepted; `message` says which.",
+        403: "The API token lacks the scope this operation needs (field `Authorization`).",
         404: "No assessment with this id.",
+        409: "Requests with this `Idempotency-Key` collided; send the request again.",
+        429: "Too many anonymous posts from this client address; wait `Retry-After` seconds.",
         413: "The body is larger than the limit (field `(body)`).",
         415: "The body is not application/json.",
         422: "The intake is invalid; `field` names the problem (e.g. `answers.age`, "
-        "`asked_steps[0]`).",
+        "`asked_steps[0]`, or `Idempotency-Key` reused with another body).",
     }
     return {
         code: {"description": text[code], "content": {JSON_TYPE: {"schema": ERROR_SCHEMA}}}
@@ -242,9 +264,281 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# ---------------------------------------------------------------- API access
+
+SCOPE_WRITE = api_tokens.SCOPE_ASSESSMENTS_WRITE
+SCOPE_READ = api_tokens.SCOPE_ASSESSMENTS_READ
+# Stored assessment ids are uuid4 hex; anything else (a NUL byte included) is simply unknown.
+_ASSESSMENT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+# Declares the bearer scheme in the OpenAPI document; the header itself is read by
+# ``_presented_token`` so that every problem gets an error naming it.
+_BEARER_DOC = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiToken",
+    description="An API token from `backpath tokens create NAME --scope ...`, sent as "
+    "`Authorization: Bearer <token>`. Scopes: "
+    + "; ".join(f"`{name}`: {meaning}" for name, meaning in api_tokens.SCOPES.items()),
+)
+
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (a UUID) chosen by the caller. Sending the same request "
+    "with the same key again returns the first response (same id, `Idempotent-Replayed: "
+    "true`) and stores nothing; the same key with another body is 422. Keys are kept for "
+    "24 hours by default (`BACKPATH_IDEMPOTENCY_KEY_HOURS`).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: an API token's holder, or an anonymous client when that is allowed.
+
+    ``key_owner`` names whose ``Idempotency-Key`` values these are: a token's, or one client
+    address's, so that one caller can never replay another caller's answer.
+    """
+
+    actor: Actor
+    key_owner: str
+    token_name: str | None = None
+
+
+class ClientRateLimit:
+    """At most ``limit`` requests per ``window`` seconds from each client address.
+
+    A sliding window kept in this process's memory (``backpath serve`` runs one process);
+    behind a reverse proxy the address is the real client's only with ``--proxy-headers``.
+    """
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, deque[float]] = {}
+
+    def retry_after(
+        self, client: str, limit: int, window: float, now: float | None = None
+    ) -> int | None:
+        """Count one request from ``client``; the whole seconds to wait if it is over the limit
+        (the request is then not counted), else ``None``."""
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._seen) >= self.MAX_CLIENTS:
+                self._forget_idle(moment, window)
+            recent = self._seen.setdefault(client, deque())
+            while recent and recent[0] <= moment - window:
+                recent.popleft()
+            if len(recent) >= limit:
+                return max(1, math.ceil(recent[0] + window - moment))
+            recent.append(moment)
+            return None
+
+    def _forget_idle(self, moment: float, window: float) -> None:
+        for client in [
+            c for c, seen in self._seen.items() if not seen or seen[-1] <= moment - window
+        ]:
+            del self._seen[client]
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _challenge(status: int, message: str, challenge: str) -> RejectedRequestError:
+    """A 401/403 naming the ``Authorization`` header, with its RFC 6750 challenge."""
+    response = error(status, "Authorization", message)
+    response.headers["www-authenticate"] = f'Bearer realm="backpath", {challenge}'
+    return RejectedRequestError(response)
+
+
+def _presented_token(request: Request) -> str | None:
+    """The bearer token sent, ``None`` when no ``Authorization`` header was sent."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise _challenge(
+            401,
+            "send 'Authorization: Bearer <token>' with a token from `backpath tokens create`",
+            'error="invalid_request"',
+        )
+    return value.strip()
+
+
+def _token_caller(shared: Web, request: Request, presented: str, scope: str) -> Caller:
+    """The caller that ``presented`` authenticates for ``scope``; a refusal (401 unknown or
+    revoked, 403 without the scope) is audited and raised as ``RejectedRequestError``."""
+    client = _client_address(request)
+    with shared.store.session() as db:
+        try:
+            token = api_tokens.authenticate(db, presented)
+        except api_tokens.TokenRejectedError as exc:
+            audit.record(
+                db,
+                Actor("api", client),
+                "token_rejected",
+                "api_token",
+                exc.token.name if exc.token else None,
+                {"reason": exc.reason, "path": request.url.path},
+            )
+            refusal = _challenge(401, exc.reason, 'error="invalid_token"')
+        else:
+            if api_tokens.has_scope(token, scope):
+                return Caller(Actor(token.actor_name, client), f"token:{token.id}", token.name)
+            audit.record(
+                db,
+                Actor(token.actor_name, client),
+                "token_refused",
+                "api_token",
+                token.name,
+                {"needs": scope, "path": request.url.path},
+            )
+            refusal = _challenge(
+                403,
+                f"the API token {token.name!r} does not have the {scope} scope",
+                f'error="insufficient_scope", scope="{scope}"',
+            )
+    raise refusal
+
+
+def _idempotency_key(request: Request) -> str | None:
+    raw = request.headers.get(idempotency.HEADER)
+    if raw is None:
+        return None
+    try:
+        return idempotency.check_key(raw)
+    except idempotency.IdempotencyError as exc:
+        raise RejectedRequestError(error(422, exc.field, exc.message)) from None
+
+
+def _patient_link(shared: Web, token: str) -> str:
+    """The patient's private result link (absolute under the public URL when one is set)."""
+    return absolute_url(shared.settings.public_url, f"/r/{token}")
+
+
+def _created(
+    shared: Web, stored: dict[str, Any], patient_link: str | None, *, replayed: bool = False
+) -> Response:
+    """The 201 answer: ``stored`` (id, created_at, result) with the patient's link added."""
+    document = {
+        "id": stored["id"],
+        "created_at": stored["created_at"],
+        "patient_link": patient_link,
+        "result": stored["result"],
+    }
+    headers = {"location": f"/api/v1/assessments/{stored['id']}"}
+    if replayed:
+        headers["idempotent-replayed"] = "true"
+    return json_response(document, status=201, headers=headers)
+
+
+def _save(
+    db: Session, caller: Caller, triaged: Triaged, result: dict[str, Any], keyed: str | None
+) -> assessments.Saved:
+    """Store the assessment and its audit row; ``keyed`` is the patient token derived from
+    an idempotency key, used instead of a random one so that a replay can rebuild the link."""
+    saved = assessments.save_assessment(
+        db,
+        intake=triaged.intake.to_json(),
+        result=result,
+        channel="api",
+        narrative_read=triaged.narrative_read,
+    )
+    if keyed is not None:
+        saved.assessment.patient_token_sha256 = digest(keyed)
+        db.flush()
+        saved = assessments.Saved(saved.assessment, keyed)
+    row = saved.assessment
+    detail: dict[str, Any] = {"urgency": row.urgency, "channel": "api"}
+    if keyed is not None:
+        detail["idempotency_key"] = True
+    audit.record(db, caller.actor, "create", "assessment", row.id, detail)
+    return saved
+
+
+def _replay(
+    db: Session, shared: Web, caller: Caller, earlier: idempotency.IdempotencyKey, fingerprint: str
+) -> Response:
+    """The first answer given for a key, or 422 when the key came with another body."""
+    if earlier.request_sha256 != fingerprint:
+        when = earlier.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return error(
+            422,
+            idempotency.HEADER,
+            f"this key was used at {when} with a different body; use a new key for a new "
+            "intake (the same key only repeats the same request)",
+        )
+    if earlier.response_status is None or earlier.target_id is None:
+        return error(409, idempotency.HEADER, "the first request with this key is not finished")
+    token = idempotency.patient_token(shared.settings.secret_key, earlier.link_nonce)
+    row = db.get(StoredAssessment, earlier.target_id)
+    # The link is given again only while it still opens the result (finishing the open
+    # questions, or a new secret key, replaces it).
+    link = (
+        _patient_link(shared, token)
+        if row is not None and row.patient_token_sha256 == digest(token)
+        else None
+    )
+    audit.record(
+        db, caller.actor, "replay", "assessment", earlier.target_id, {"idempotency_key": True}
+    )
+    return _created(shared, earlier.response_body, link, replayed=True)
+
+
+def store_assessment(
+    shared: Web, caller: Caller, key: str | None, document: Any, attempts: int = 3
+) -> Response:
+    """Triage ``document`` and store it for ``caller`` (blocking: run it in a thread).
+
+    With an idempotency ``key`` the key row is claimed in the same transaction, before the
+    assessment; when a simultaneous request claimed it first, its answer is replayed.
+    """
+    try:
+        triaged = _triage(shared, document)
+    except RejectedRequestError as exc:
+        return exc.response
+    result = triaged.assessment.to_json()
+    if key is None:
+        with shared.store.session() as db:
+            saved = _save(db, caller, triaged, result, None)
+            stored = _stored_body(saved.assessment, result)
+        return _created(shared, stored, _patient_link(shared, saved.patient_token))
+    fingerprint = idempotency.request_digest(document)
+    settings = shared.settings
+    for _ in range(attempts):
+        try:
+            with shared.store.session() as db:
+                idempotency.purge_expired(db)
+                earlier = idempotency.find(db, caller.key_owner, key)
+                if earlier is not None:
+                    return _replay(db, shared, caller, earlier, fingerprint)
+                claimed = idempotency.claim(
+                    db, caller.key_owner, key, fingerprint, settings.idempotency_key_lifetime
+                )
+                token = idempotency.patient_token(settings.secret_key, claimed.link_nonce)
+                saved = _save(db, caller, triaged, result, token)
+                stored = _stored_body(saved.assessment, result)
+                idempotency.complete(db, claimed, 201, stored, saved.assessment.id)
+            return _created(shared, stored, _patient_link(shared, token))
+        except IntegrityError:
+            continue  # the same key was claimed by a request that committed first: replay it
+    return error(409, idempotency.HEADER, "requests with this key keep colliding; send it again")
+
+
+def _stored_body(row: StoredAssessment, result: dict[str, Any]) -> dict[str, Any]:
+    """What an idempotency key keeps of the answer: everything but the patient's link."""
+    return {"id": row.id, "created_at": row.created_at.isoformat(), "result": result}
+
+
 def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
     """The ``/api/v1`` routes, with OpenAPI schemas generated from the knowledge base."""
     router = APIRouter(prefix="/api/v1", tags=["api v1"])
+    # Anonymous posts (when allowed) per client address, counted in this router's process.
+    anonymous_limit = ClientRateLimit()
     body_doc = {
         "requestBody": {
             "required": True,
@@ -273,18 +567,22 @@ def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
             triaged = await _triage_off_loop(shared, document)
         except RejectedRequestError as exc:
             return exc.response
-        return json_response(triaged.assessment.to_json())
+        # Written straight to bytes: the same bytes as encoding ``to_json()``, without
+        # copying the wording every result shares (the document never leaves this call).
+        return Response(triaged.assessment.encode(encode_json), media_type=JSON_TYPE)
 
     @router.post(
         "/assessments",
-        summary="Triage and store one intake",
+        summary="Triage and store one intake (API token with assessments:write)",
         status_code=201,
         response_class=Response,
-        openapi_extra=body_doc,
+        dependencies=[Depends(_BEARER_DOC)],
+        openapi_extra={**body_doc, "parameters": [IDEMPOTENCY_PARAMETER]},
         responses={
             201: {
                 "description": "Stored (committed before this response). `patient_link` opens "
-                "this one result for the patient; it is shown only once.",
+                "this one result for the patient; it is given only to this caller (again on a "
+                "replay with the same `Idempotency-Key`).",
                 "content": {
                     JSON_TYPE: {
                         "schema": {
@@ -292,83 +590,103 @@ def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
                             "properties": {
                                 "id": {"type": "string"},
                                 "created_at": {"type": "string", "format": "date-time"},
-                                "patient_link": {"type": "string"},
+                                "patient_link": {"type": ["string", "null"]},
                                 "result": RESULT_SCHEMA,
                             },
                         }
                     }
                 },
             },
-            **_errors(400, 413, 415, 422),
+            **_errors(400, 401, 403, 409, 413, 415, 422, 429),
         },
     )
     async def create_assessment(request: Request) -> Response:
-        """Assess an Intake JSON, store intake + result + knowledge-base version, commit."""
+        """Assess an Intake JSON, store intake + result + knowledge-base version, commit.
+
+        Needs an API token with ``assessments:write``, unless anonymous posting is turned on
+        (then limited per client address). ``Idempotency-Key`` makes a retry safe."""
         shared = web(request)
-        client = request.client.host if request.client else None
+        settings = shared.settings
         try:
+            presented = _presented_token(request)
+            if presented is not None:
+                caller = await run_in_threadpool(
+                    _token_caller, shared, request, presented, SCOPE_WRITE
+                )
+            elif not settings.api_anonymous_posts:
+                raise _challenge(
+                    401,
+                    "send 'Authorization: Bearer <token>' with a token that has the "
+                    f"{SCOPE_WRITE} scope (`backpath tokens create NAME --scope {SCOPE_WRITE}`); "
+                    "anonymous posting is turned off",
+                    f'scope="{SCOPE_WRITE}"',
+                )
+            else:
+                client = _client_address(request)
+                wait = anonymous_limit.retry_after(
+                    client,
+                    settings.api_anonymous_posts_per_window,
+                    settings.api_anonymous_window.total_seconds(),
+                )
+                if wait is not None:
+                    response = error(
+                        429,
+                        "(client)",
+                        f"more than {settings.api_anonymous_posts_per_window} anonymous posts "
+                        f"from {client} in {int(settings.api_anonymous_window.total_seconds())} "
+                        f"s; try again in {wait} s, or use an API token",
+                    )
+                    response.headers["retry-after"] = str(wait)
+                    return response
+                caller = Caller(Actor("api", client), f"anonymous:{client}")
+            key = _idempotency_key(request)
             document = await _intake_document(request)
         except RejectedRequestError as exc:
             return exc.response
-
-        def store() -> Response:
-            try:
-                triaged = _triage(shared, document)
-            except RejectedRequestError as exc:
-                return exc.response
-            result = triaged.assessment.to_json()
-            with shared.store.session() as db:
-                saved = assessments.save_assessment(
-                    db,
-                    intake=triaged.intake.to_json(),
-                    result=result,
-                    channel="api",
-                    narrative_read=triaged.narrative_read,
-                )
-                audit.record(
-                    db,
-                    Actor("api", client),
-                    "create",
-                    "assessment",
-                    saved.assessment.id,
-                    {"urgency": saved.assessment.urgency, "channel": "api"},
-                )
-            row = saved.assessment
-            return json_response(
-                {
-                    "id": row.id,
-                    "created_at": row.created_at.isoformat(),
-                    "patient_link": f"/r/{saved.patient_token}",
-                    "result": result,
-                },
-                status=201,
-                headers={"location": f"/api/v1/assessments/{row.id}"},
-            )
-
-        return await run_in_threadpool(store)
+        return await run_in_threadpool(store_assessment, shared, caller, key, document)
 
     @router.get(
         "/assessments/{assessment_id}",
-        summary="Read a stored assessment (clinicians only)",
+        summary="Read a stored assessment (clinician session, or API token with assessments:read)",
         response_class=Response,
+        dependencies=[Depends(_BEARER_DOC)],
         responses={
             200: {"description": "The stored intake, result and knowledge-base identity"},
-            **_errors(401, 404),
+            **_errors(401, 403, 404),
         },
     )
     def read_assessment(request: Request, assessment_id: str) -> Response:
-        """A stored assessment for a signed-in clinician; the read is audited."""
+        """A stored assessment for a signed-in clinician or a token with ``assessments:read``;
+        the read is audited."""
         shared = web(request)
+        try:
+            presented = _presented_token(request)
+            reader = (
+                None
+                if presented is None
+                else _token_caller(shared, request, presented, SCOPE_READ).actor
+            )
+        except RejectedRequestError as exc:
+            return exc.response
         with shared.store.session() as db:
-            clinician = signed_in(request, db)
-            if clinician is None:
-                return error(401, "(session)", "sign in as a clinician at /clinic/login")
-            row = assessments.get_assessment(db, assessment_id)
+            if reader is None:
+                clinician = signed_in(request, db)
+                if clinician is None:
+                    return _challenge(
+                        401,
+                        "sign in as a clinician at /clinic/login, or send 'Authorization: "
+                        f"Bearer <token>' with a token that has the {SCOPE_READ} scope",
+                        f'scope="{SCOPE_READ}"',
+                    ).response
+                reader = actor(request, clinician)
+            row = (
+                assessments.get_assessment(db, assessment_id)
+                if _ASSESSMENT_ID.match(assessment_id)
+                else None
+            )
             if row is None:
                 return error(404, "assessment_id", "no assessment with this id")
-            audit.record(
-                db, actor(request, clinician), "view", "assessment", row.id, {"via": "api"}
-            )
+            audit.record(db, reader, "view", "assessment", row.id, {"via": "api"})
             document = {
                 "id": row.id,
                 "created_at": row.created_at.isoformat(),
@@ -408,7 +726,9 @@ def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
         },
         responses={
             200: {
-                "description": "`next_step` (null when nothing left can change the result) "
+                "description": "`next_step` (null when nothing left can change the result), "
+                "`page` (the steps a front end that shows pages asks together, starting "
+                "with `next_step`; empty when `next_step` is null) "
                 "and the Result JSON of the answers so far",
                 "content": {
                     JSON_TYPE: {
@@ -416,6 +736,10 @@ def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
                             "type": "object",
                             "properties": {
                                 "next_step": STEP_SCHEMA,
+                                "page": {
+                                    "type": "array",
+                                    "items": {**STEP_SCHEMA, "type": "object"},
+                                },
                                 "result": RESULT_SCHEMA,
                             },
                         }
@@ -426,9 +750,11 @@ def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
         },
     )
     async def interview_endpoint(request: Request) -> Response:
-        """Intake JSON (+ ``asked_steps``) in, ``{next_step, result}`` out. Stateless: the
-        same planner as ``backpath assess`` and the web pages, so a kiosk, chat or voice
-        front end runs the same interview."""
+        """Intake JSON (+ ``asked_steps``) in, ``{next_step, page, result}`` out. Stateless:
+        the same planner as ``backpath assess`` and the web pages, so a kiosk, chat or voice
+        front end runs the same interview. ``next_step`` is the one step that matters most
+        now (a front end asking one step at a time sends the answers back after each);
+        ``page`` is the page of steps the web and the terminal show together."""
         shared = web(request)
         try:
             document = await _intake_document(request)
@@ -443,10 +769,11 @@ def build_router(kb: KnowledgeBase, max_narrative_chars: int) -> APIRouter:
         except RejectedRequestError as exc:
             return exc.response
         assessment = triaged.assessment
-        step = next_step(shared.kb, triaged.intake, asked, assessment)
-        shown = None if step is None else step_json(shared.kb, step, assessment.language)
+        page = next_page(shared.kb, triaged.intake, asked, assessment)
+        steps = [step_json(shared.kb, step, assessment.language) for step in page]
+        shown = steps[0] if steps else None
         result = assessment.to_json()
         result["next_step"] = shown
-        return json_response({"next_step": shown, "result": result})
+        return json_response({"next_step": shown, "page": steps, "result": result})
 
     return router

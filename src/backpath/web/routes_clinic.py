@@ -1,20 +1,24 @@
 """Clinician pages: sign in, worklist, one patient's assessment, review mark, notes, CSV.
 
 Every page that shows patient data, every change and every export writes an audit row in
-the same transaction. Sign-in is throttled per username and per client address.
+the same transaction. Repeated failed sign-ins are slowed down per username and per client
+address (a growing wait, never a lockout); password checks run off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -23,7 +27,7 @@ from backpath.store.audit import Actor
 from backpath.store.models import Clinician, StoredAssessment, utcnow
 from backpath.vocabulary import Concern, Urgency
 from backpath.web.i18n import Words
-from backpath.web.pages import render, web, words_for
+from backpath.web.pages import Web, render, web, words_for
 from backpath.web.present import (
     TrendPoint,
     answer_groups,
@@ -87,54 +91,117 @@ def login_page(request: Request) -> Response:
     )
 
 
+@dataclass(frozen=True)
+class _SignInOutcome:
+    """What the password check decided: the new session token, or the failure."""
+
+    token: str | None
+
+
+def _sign_in_wait(shared: Web, username: str, client: str) -> float:
+    """Seconds this attempt waits before its password is checked (runs in a worker thread)."""
+    settings = shared.settings
+    with shared.store.session() as db:
+        by_user, by_client = accounts.recent_failures(db, username, client, settings.login_window)
+    return max(
+        accounts.sign_in_delay(
+            by_user,
+            settings.login_free_failures_per_user,
+            settings.login_delay_base_seconds,
+            settings.login_delay_max_seconds,
+        ),
+        accounts.sign_in_delay(
+            by_client,
+            settings.login_free_failures_per_client,
+            settings.login_delay_base_seconds,
+            settings.login_delay_max_seconds,
+        ),
+    )
+
+
+def _check_sign_in(
+    shared: Web, username: str, password: str, client: str, waited: float
+) -> _SignInOutcome:
+    """Verify the password (argon2), record the attempt, audit, start a session on success.
+
+    Runs in a worker thread: argon2 takes tens of milliseconds of CPU by design, and the
+    database calls block, so neither may run on the event loop.
+    """
+    settings = shared.settings
+    with shared.store.session() as db:
+        clinician = accounts.authenticate(db, username, password)
+        accounts.record_attempt(db, username, client, clinician is not None)
+        detail = {"waited_seconds": round(waited, 3)} if waited else {}
+        if clinician is None:
+            audit.record(
+                db,
+                Actor(f"login:{username}", client),
+                "login_failed",
+                "clinician",
+                username,
+                detail,
+            )
+            return _SignInOutcome(None)
+        accounts.purge_expired(db, settings.login_window * 4)
+        token = accounts.start_session(db, clinician, settings.clinician_session_lifetime)
+        audit.record(
+            db,
+            Actor(f"clinician:{clinician.username}", client),
+            "login",
+            "clinician",
+            clinician.username,
+            detail,
+        )
+    return _SignInOutcome(token)
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Check the password (argon2), throttle repeated failures, start a session."""
+    """Check the password and start a session; repeated failures slow attempts down.
+
+    After a few recent failures for this username or from this address the attempt waits
+    (``accounts.sign_in_delay``) before its password is checked, whatever the password:
+    the right one still works after the wait, so nobody can be locked out, and the wait
+    does not reveal whether the password was right. The wait is an ``asyncio`` sleep and
+    the password check runs in a worker thread, so other requests are served meanwhile.
+    """
     form, ok = await _form(request)
     if not ok:
         return render(request, "form_expired.html", status_code=403)
     shared = web(request)
-    settings = shared.settings
     username = form.get("username", "").strip().lower()[:64]
     password = form.get("password", "")[:1024]
     target = _safe_next(form.get("next"))
     client = _client(request)
-    words = words_for(request)
-    with shared.store.session() as db:
-        by_user, by_client = accounts.recent_failures(db, username, client, settings.login_window)
-        if (
-            by_user >= settings.login_max_failures_per_user
-            or by_client >= settings.login_max_failures_per_client
-        ):
-            audit.record(
-                db, Actor(f"login:{username}", client), "login_throttled", "clinician", username
-            )
-            minutes = int(settings.login_window.total_seconds() // 60)
-            return render(
-                request,
-                "clinic/login.html",
-                status_code=429,
-                headers={"retry-after": str(int(settings.login_window.total_seconds()))},
-                error=words("sign_in_throttled", minutes=minutes),
-                next=target,
-            )
-        clinician = accounts.authenticate(db, username, password)
-        accounts.record_attempt(db, username, client, clinician is not None)
-        if clinician is None:
-            audit.record(
-                db, Actor(f"login:{username}", client), "login_failed", "clinician", username
-            )
-            error = words("sign_in_failed")
-            return render(request, "clinic/login.html", status_code=401, error=error, next=target)
-        accounts.purge_expired(db, settings.login_window * 4)
-        token = accounts.start_session(db, clinician, settings.clinician_session_lifetime)
-        audit.record(db, actor(request, clinician), "login", "clinician", clinician.username)
+    wait = await run_in_threadpool(_sign_in_wait, shared, username, client)
+    if wait > 0:
+        await asyncio.sleep(wait)
+    outcome = await run_in_threadpool(_check_sign_in, shared, username, password, client, wait)
+    if outcome.token is None:
+        words = words_for(request)
+        error = words("sign_in_failed")
+        return render(request, "clinic/login.html", status_code=401, error=error, next=target)
     language = request.session.get("lang")
     request.session.clear()
     if language:
         request.session["lang"] = language
-    request.session[SESSION_KEY] = token
+    request.session[SESSION_KEY] = outcome.token
     return RedirectResponse(target, status_code=303)
+
+
+def _end_session(shared: Web, token: str, client: str) -> None:
+    """Forget the session on the server and audit the sign-out (in a worker thread)."""
+    with shared.store.session() as db:
+        clinician = accounts.session_clinician(db, token)
+        if clinician is not None:
+            audit.record(
+                db,
+                Actor(f"clinician:{clinician.username}", client),
+                "logout",
+                "clinician",
+                clinician.username,
+            )
+        accounts.end_session(db, token)
 
 
 @router.post("/logout")
@@ -145,13 +212,7 @@ async def logout(request: Request) -> Response:
         return render(request, "form_expired.html", status_code=403)
     token = request.session.get(SESSION_KEY)
     if isinstance(token, str):
-        with web(request).store.session() as db:
-            clinician = accounts.session_clinician(db, token)
-            if clinician is not None:
-                audit.record(
-                    db, actor(request, clinician), "logout", "clinician", clinician.username
-                )
-            accounts.end_session(db, token)
+        await run_in_threadpool(_end_session, web(request), token, _client(request))
     request.session.clear()
     return RedirectResponse("/clinic/login", status_code=303)
 

@@ -1,4 +1,12 @@
-"""Patient pages: the intake (one section per page), the emergency screen, the result.
+"""Patient pages: the intake, the emergency screen, the result.
+
+The intake is the step interview (``/intake/step``): pages of steps planned by
+``backpath.triage.interview.next_page`` - the same pages as ``backpath assess`` and
+``POST /api/v1/interview`` - up to a safe result; then, on the result page, the optional
+"help your care team" steps, the person's own words and STarT Back, which update the same
+stored assessment. The full questionnaire, one section per page, stays available
+(``/intake/section/...``, started with ``mode=full``) for those who want to give every
+answer.
 
 Works without JavaScript: every step is a server-rendered form that posts back and is
 redirected (post/redirect/get). The answers live in a server-side draft, so nothing is lost
@@ -28,6 +36,7 @@ from backpath.store import assessments, audit, drafts
 from backpath.store.audit import Actor
 from backpath.store.models import Draft
 from backpath.triage import Assessment
+from backpath.triage.interview import next_page, optional_page, optional_steps
 from backpath.vocabulary import Urgency
 from backpath.web.i18n import choose_language
 from backpath.web.intake import (
@@ -49,7 +58,8 @@ from backpath.web.intake import (
 )
 from backpath.web.pages import render, web, words_for
 from backpath.web.present import PatientResult, patient_result
-from backpath.web.security import csrf_ok
+from backpath.web.security import absolute_url, csrf_ok
+from backpath.web.steps import Checklist, StepPage, build_page, checklist_state, read_step_page
 from backpath.web.triage import narrative_reader_available, triage
 
 router = APIRouter(include_in_schema=False)
@@ -58,6 +68,9 @@ DRAFT_KEY = "draft"
 NARRATIVE_URL = "/intake/anything-else"
 EMERGENCY_URL = "/intake/emergency"
 OPEN_URL = "/intake/open"
+STEP_URL = "/intake/step"
+# ``DraftState.resume`` for the step interview (``section_url`` maps it to ``STEP_URL``).
+STEP_PAGE = "step"
 # The id of the intake pages' main form: the language selector in the header belongs to it,
 # so that changing the language keeps what is on the page (templates/base.html).
 PAGE_FORM = "page-form"
@@ -72,6 +85,8 @@ def section_url(page_id: str) -> str:
         return NARRATIVE_URL
     if page_id == OPEN_PAGE:
         return OPEN_URL
+    if page_id == STEP_PAGE:
+        return STEP_URL
     return f"/intake/section/{page_id}"
 
 
@@ -242,17 +257,22 @@ def landing(request: Request) -> Response:
 
 @router.post("/intake")
 async def start(request: Request) -> Response:
-    """Start a new draft (throwing away drafts nobody has touched for a long time)."""
-    _, ok = await _form(request)
+    """Start a new draft (throwing away drafts nobody has touched for a long time): the step
+    interview, or with ``mode=full`` the whole questionnaire one section per page."""
+    form, ok = await _form(request)
     if not ok:
         return _expired(request)
     shared = web(request)
     language = choose_language(request, shared.kb)
+    full = form.get("mode", [""])[0] == "full"
+    state = DraftState(language=language)
+    if not full:
+        state.page = _plan(request, state, language)
     with shared.store.session() as db:
         drafts.purge_drafts(db, shared.settings.draft_lifetime)
-        token = drafts.new_draft(db, DraftState(language=language).to_json())
+        token = drafts.new_draft(db, state.to_json())
     request.session[DRAFT_KEY] = token
-    return _redirect(section_url(shared.questionnaire.first.id))
+    return _redirect(section_url(shared.questionnaire.first.id) if full else STEP_URL)
 
 
 @router.get(EMERGENCY_URL)
@@ -355,6 +375,8 @@ async def narrative_submit(request: Request) -> Response:
         offered = _offered(state)
         if offered:
             return _redirect(instrument_url(offered[-1]))
+        if state.phase == "more":
+            return _step_back(request)
         return _redirect(section_url(shared.questionnaire.pages[-1].id))
     return _finish(request)
 
@@ -612,14 +634,9 @@ async def section_submit(request: Request, page_id: str) -> Response:
         if loaded is None:
             return _redirect("/?expired=1")
         draft, before = loaded
-        was_emergency = _is_emergency(request, before, words.language)
         submission = read_page(page, form, before, words)
         state = submission.state
-        emergency_now = _is_emergency(request, state, words.language)
-        if emergency_now:
-            # Stored (or the stored emergency updated) before anything is shown.
-            _store_emergency(request, db, state, words.language)
-        interrupt = emergency_now and not was_emergency
+        interrupt = _store_if_emergency(request, db, before, state, words.language)
         if submission.errors and not interrupt:
             drafts.save_draft(db, draft, state.to_json())
             return _render_section(
@@ -655,11 +672,211 @@ def _check_answer(
     """``{"emergency": true}`` when the answers on screen (not saved) would newly make the
     draft an emergency; app.js then submits the page."""
     words = words_for(request)
-    now = read_page(page, form, state, words).state
-    interrupt = _is_emergency(request, now, words.language) and not _is_emergency(
-        request, state, words.language
+    return _newly_emergency(request, state, read_page(page, form, state, words).state)
+
+
+def _newly_emergency(request: Request, before: DraftState, now: DraftState) -> Response:
+    """``{"emergency": true}`` when ``now`` (answers on screen, not saved) is an emergency
+    and ``before`` (the saved draft) was not."""
+    language = words_for(request).language
+    interrupt = _is_emergency(request, now, language) and not _is_emergency(
+        request, before, language
     )
     return JSONResponse({"emergency": interrupt}, headers={"cache-control": "no-store"})
+
+
+def _store_if_emergency(
+    request: Request, db: Session, before: DraftState, state: DraftState, language: str
+) -> bool:
+    """When the answers just read (``state``) make it an emergency, store the assessment (or
+    update the one stored) before anything is shown. True when it newly became one: the
+    emergency screen must interrupt."""
+    if not _is_emergency(request, state, language):
+        return False
+    _store_emergency(request, db, state, language)
+    return not _is_emergency(request, before, language)
+
+
+# ---------------------------------------------------------------- the step interview
+
+
+def _plan(request: Request, state: DraftState, language: str) -> list[str]:
+    """The step ids of the draft's next page: ``next_page`` on its answers; in the "more"
+    phase (after the result, or going on after an emergency), the optional steps once
+    nothing else can change the result. Empty when there is nothing left to ask."""
+    shared = web(request)
+    data = {**state.intake_json(), "language": language}
+    data.pop("narrative", None)
+    data.pop("instruments", None)
+    triaged = triage(data, shared.kb, shared.settings.max_narrative_chars)
+    assessment = triaged.assessment
+    page = next_page(shared.kb, triaged.intake, state.asked_steps, assessment)
+    if not page and assessment.urgency is Urgency.EMERGENCY and state.phase == "main":
+        state.phase = "more"  # going on after an emergency: what helps the care team
+    if not page and state.phase == "more":
+        page = optional_page(shared.kb, triaged.intake, state.asked_steps, assessment)
+    return [step.id for step in page]
+
+
+def _step_page(request: Request, state: DraftState) -> StepPage:
+    shared = web(request)
+    language = choose_language(request, shared.kb)
+    known = [step_id for step_id in state.page if step_id in shared.kb.steps_by_id]
+    return build_page(shared.kb, shared.questionnaire, known, language)
+
+
+def _step_marks(
+    request: Request, page: StepPage, state: DraftState, language: str
+) -> dict[str, frozenset[str]]:
+    """Per question of the page, the form values that - chosen with the answers so far -
+    would make the result an emergency (``data-emergency-if-yes`` for app.js)."""
+    answers = state.intake_json()["answers"]
+    simple = _emergency_answers(
+        request, [q for q in page.questions if isinstance(q, Question)], state, language
+    )
+    for question in page.questions:
+        if not isinstance(question, Checklist):
+            continue
+        values = frozenset(
+            item.code
+            for item in question.items
+            if _quick(request, state, language, {**answers, item.code: True}).urgency
+            is Urgency.EMERGENCY
+        )
+        if values:
+            simple[question.code] = values
+    return simple
+
+
+def _render_step(
+    request: Request,
+    state: DraftState,
+    raw: dict[str, str],
+    errors: list[Any],
+    more: bool,
+    status_code: int = 200,
+) -> Response:
+    language = choose_language(request, web(request).kb)
+    page = _step_page(request, state)
+    words = words_for(request)
+    alerts = _page_alerts(request, state, language)
+    marks = {} if alerts["alert"] else _step_marks(request, page, state, language)
+    states = {
+        q.code: checklist_state(q, state)
+        if isinstance(q, Checklist)
+        else answer_state(q, state, raw)
+        for q in page.questions
+    }
+    titles = {
+        q.code: q.text if isinstance(q, Checklist) else words.question(q.finding)
+        for q in page.questions
+    }
+    return render(
+        request,
+        "step.html",
+        status_code=status_code,
+        page=page,
+        questions=page.questions,
+        states=states,
+        titles=titles,
+        errors={e.code: e.message for e in errors},
+        error_list=errors,
+        marks=marks,
+        more=more,
+        number=len(state.history) + 1,
+        can_go_back=bool(state.history),
+        form_url=STEP_URL,
+        check_url=None if alerts["alert"] else STEP_URL + "/check",
+        **alerts,
+    )
+
+
+@router.get(STEP_URL)
+def step_page(request: Request) -> Response:
+    """The page of steps on screen (planned when the draft has none; a page with no
+    questions offers "Next" to the result)."""
+    shared = web(request)
+    with shared.store.session() as db:
+        loaded = _load(request, db)
+        if loaded is None:
+            return _redirect("/?expired=1")
+        draft, state = loaded
+        if not state.page:
+            state.page = _plan(request, state, choose_language(request, shared.kb))
+            if not state.page and state.phase == "more":
+                drafts.save_draft(db, draft, state.to_json())
+                return _redirect(NARRATIVE_URL)
+            drafts.save_draft(db, draft, state.to_json())
+    more = request.query_params.get("more") == "1"
+    return _render_step(request, state, {}, [], more)
+
+
+@router.post(STEP_URL)
+async def step_submit(request: Request) -> Response:
+    """Read a page of steps, keep every valid answer, and plan the next page - or, the
+    moment the answers make it an emergency, store the assessment and show the emergency
+    screen. When nothing left can change the result, the result is stored and shown (in
+    the "more" phase: the person's own words come next)."""
+    shared = web(request)
+    form, ok = await _form(request)
+    if not ok:
+        return _expired(request)
+    nav = _navigation(request, form)
+    words = words_for(request)
+    finish = False
+    with shared.store.session() as db:
+        loaded = _load(request, db)
+        if loaded is None:
+            return _redirect("/?expired=1")
+        draft, before = loaded
+        if nav == "back":
+            if before.history:
+                previous = before.history.pop()
+                before.asked_steps = [s for s in before.asked_steps if s not in previous]
+                before.page = previous
+            drafts.save_draft(db, draft, before.to_json())
+            return _redirect(STEP_URL)
+        page = _step_page(request, before)
+        submission = read_step_page(page, form, before, words)
+        state = submission.state
+        interrupt = _store_if_emergency(request, db, before, state, words.language)
+        if submission.errors and not interrupt:
+            drafts.save_draft(db, draft, state.to_json())
+            return _render_step(
+                request, state, submission.raw, submission.errors, False, status_code=422
+            )
+        target = STEP_URL
+        if submission.newly_offered and not interrupt:
+            target = STEP_URL + "?more=1"  # asked again in plainer words, same page
+        elif nav != "stay" and not submission.errors:
+            state.asked_steps = list(dict.fromkeys([*state.asked_steps, *page.step_ids]))
+            if page.step_ids:
+                state.history.append(page.step_ids)
+            state.page = _plan(request, state, words.language)
+            if not state.page:
+                if state.phase == "more":
+                    target = NARRATIVE_URL
+                elif not interrupt:
+                    finish = True
+        if interrupt:
+            state.emergency_shown = True
+            state.resume = STEP_PAGE
+            target = EMERGENCY_URL
+        drafts.save_draft(db, draft, state.to_json())
+    if finish:
+        return _finish(request)
+    return _redirect(target)
+
+
+@router.post(STEP_URL + "/check")
+async def step_check(request: Request) -> Response:
+    """For app.js: would the answers on screen (not saved) newly make it an emergency?"""
+    form, ok = await _form(request)
+    state = _read_state(request) if ok else None
+    if state is None:
+        return JSONResponse({"emergency": False}, status_code=403 if not ok else 404)
+    now = read_step_page(_step_page(request, state), form, state, words_for(request)).state
+    return _newly_emergency(request, state, now)
 
 
 # ---------------------------------------------------------------- the result
@@ -706,8 +923,9 @@ def _render_result(request: Request, token: str, template: str, print_view: bool
             fired.get("id") == ADULTS_ONLY_RULE for fired in row.result.get("fired_rules", [])
         ),
         open_questions=[shared.kb.findings[code] for code in open_codes(request, row.result)],
+        more_minutes=_more_minutes(request, row),
         narrative_unread=bool(row.intake.get("narrative")) and not row.narrative_read,
-        private_link=f"{str(request.base_url).rstrip('/')}/r/{token}",
+        private_link=absolute_url(shared.settings.public_url, f"/r/{token}"),
         print_view=print_view,
     )
 
@@ -748,6 +966,7 @@ async def follow_up(request: Request, token: str) -> Response:
         previous = row.intake.get("answers", {})
         carried = {code: previous[code] for code in ("age", "sex") if code in previous}
         state = DraftState(language=language, answers=carried, episode_id=row.episode_id)
+        state.page = _plan(request, state, language)
         draft_token = drafts.new_draft(db, state.to_json())
         audit.record(
             db,
@@ -758,10 +977,80 @@ async def follow_up(request: Request, token: str) -> Response:
             {"carried": sorted(carried)},
         )
     request.session[DRAFT_KEY] = draft_token
-    return _redirect(section_url(shared.questionnaire.first.id))
+    return _redirect(STEP_URL)
 
 
 # ---------------------------------------------------------------- the questions still open
+
+
+def _draft_from_row(row: Any, language: str) -> DraftState:
+    """A draft holding everything a stored assessment was given: finishing it updates that
+    same assessment (``stored_id``)."""
+    intake = row.intake
+    return DraftState(
+        language=language,
+        answers={k: v for k, v in intake.get("answers", {}).items() if v is not None},
+        unsure=[k for k, v in intake.get("answers", {}).items() if v is None],
+        narrative=intake.get("narrative"),
+        episode_id=row.episode_id,
+        stored_id=row.id,
+        emergency_shown=row.urgency == Urgency.EMERGENCY.value,
+        instruments=dict(intake.get("instruments", {})),
+        instrument_choices={i: [] for i in OFFERED_INSTRUMENTS},
+    )
+
+
+def _more_minutes(request: Request, row: Any) -> int:
+    """About how long the optional "help your care team" steps take (ten seconds a
+    question, at least a minute for the person's own words); 0 when there is nothing to
+    offer (an emergency: the person must go, not fill in forms)."""
+    if row.urgency == Urgency.EMERGENCY.value:
+        return 0
+    shared = web(request)
+    data = {k: v for k, v in row.intake.items() if k in ("answers", "language")}
+    intake = Intake.from_json(data)
+    questions = sum(len(step.codes) for step in optional_steps(shared.kb, intake))
+    return max(1, round(questions / 6) + 1)
+
+
+@router.post("/r/{token}/more")
+async def more_questions(request: Request, token: str) -> Response:
+    """The optional "help your care team" steps after a result: a draft with everything
+    already answered, in the "more" phase; finishing updates the same assessment."""
+    _, ok = await _form(request)
+    if not ok:
+        return _expired(request)
+    shared = web(request)
+    language = choose_language(request, shared.kb)
+    with shared.store.session() as db:
+        row = assessments.find_by_token(db, token)
+        if row is None:
+            return render(request, "result_not_found.html", status_code=404)
+        state = _draft_from_row(row, language)
+        state.phase = "more"
+        state.page = _plan(request, state, language)
+        draft_token = drafts.new_draft(db, state.to_json())
+        audit.record(
+            db, Actor("patient", _client(request)), "more_questions", "assessment", row.id, {}
+        )
+    request.session[DRAFT_KEY] = draft_token
+    return _redirect(STEP_URL if state.page else NARRATIVE_URL)
+
+
+def _step_back(request: Request) -> Response:
+    """Back from the person's own words to the last page of steps (restored for change)."""
+    with web(request).store.session() as db:
+        loaded = _load(request, db)
+        if loaded is None:
+            return _redirect("/?expired=1")
+        draft, state = loaded
+        if state.history:
+            previous = state.history.pop()
+            state.asked_steps = [s for s in state.asked_steps if s not in previous]
+            state.page = previous
+            drafts.save_draft(db, draft, state.to_json())
+            return _redirect(STEP_URL)
+    return _redirect(NARRATIVE_URL)
 
 
 @router.post("/r/{token}/open-questions")
@@ -780,22 +1069,8 @@ async def open_questions(request: Request, token: str) -> Response:
         codes = open_codes(request, row.result)
         if not codes:
             return _redirect(f"/r/{token}")
-        intake = row.intake
-        answers = {k: v for k, v in intake.get("answers", {}).items() if v is not None}
-        unsure = [k for k, v in intake.get("answers", {}).items() if v is None]
-        instruments = dict(intake.get("instruments", {}))
-        state = DraftState(
-            language=language,
-            answers=answers,
-            unsure=unsure,
-            narrative=intake.get("narrative"),
-            episode_id=row.episode_id,
-            stored_id=row.id,
-            emergency_shown=row.urgency == Urgency.EMERGENCY.value,
-            instruments=instruments,
-            instrument_choices={i: [] for i in OFFERED_INSTRUMENTS},
-            only=codes,
-        )
+        state = _draft_from_row(row, language)
+        state.only = codes
         draft_token = drafts.new_draft(db, state.to_json())
         audit.record(
             db,
@@ -859,14 +1134,10 @@ async def open_submit(request: Request) -> Response:
         if not before.only:
             return _redirect(section_url(shared.questionnaire.first.id))
         page = shared.questionnaire.open_page(before.only)
-        was_emergency = _is_emergency(request, before, words.language)
         submission = read_page(page, form, before, words)
         state = submission.state
         assessment = _quick(request, state, words.language)
-        emergency_now = assessment.urgency is Urgency.EMERGENCY
-        if emergency_now:
-            _store_emergency(request, db, state, words.language)
-        interrupt = emergency_now and not was_emergency
+        interrupt = _store_if_emergency(request, db, before, state, words.language)
         if submission.errors and not interrupt:
             drafts.save_draft(db, draft, state.to_json())
             return _render_open(

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from backpath.store import default_database_url
 
@@ -21,6 +22,11 @@ CDS_CORS_ORIGINS_ENV = "BACKPATH_CDS_CORS_ORIGINS"
 CDS_ISSUERS_ENV = "BACKPATH_CDS_ISSUERS"
 CDS_FHIR_SERVERS_ENV = "BACKPATH_CDS_FHIR_SERVERS"
 PUBLIC_URL_ENV = "BACKPATH_PUBLIC_URL"
+# The JSON API (docs/web.md, "API access"): anonymous POST /api/v1/assessments ("1" turns it
+# on), its limit per client address and minute, and how long an Idempotency-Key is kept.
+API_ANONYMOUS_POSTS_ENV = "BACKPATH_API_ANONYMOUS_POSTS"
+API_ANONYMOUS_PER_MINUTE_ENV = "BACKPATH_API_ANONYMOUS_POSTS_PER_MINUTE"
+IDEMPOTENCY_HOURS_ENV = "BACKPATH_IDEMPOTENCY_KEY_HOURS"
 
 
 @dataclass(frozen=True)
@@ -39,16 +45,47 @@ class Settings:
     max_narrative_chars: int = 4000
     draft_lifetime: timedelta = timedelta(hours=12)
     clinician_session_lifetime: timedelta = timedelta(hours=8)
+    # Sign-in: failures in the last ``login_window`` slow further attempts down (never a
+    # lockout). Per username, the first 3 failures are free; per client address (one
+    # proxy or clinic NAT may carry many clinicians) the first 10. Then the wait doubles
+    # from ``login_delay_base_seconds`` up to ``login_delay_max_seconds``.
     login_window: timedelta = timedelta(minutes=15)
-    login_max_failures_per_user: int = 5
-    login_max_failures_per_client: int = 20
+    login_free_failures_per_user: int = 3
+    login_free_failures_per_client: int = 10
+    login_delay_base_seconds: float = 1.0
+    login_delay_max_seconds: float = 30.0
+    # Strict-Transport-Security max-age, sent when the app is reached over HTTPS (request
+    # scheme, or ``public_url`` starting with https://); 0 turns the header off.
+    hsts_max_age: int = 2 * 365 * 24 * 3600
     session_cookie: str = "backpath_session"
     # CDS Hooks and FHIR (docs/interop.md). No issuers: the CDS service does not
     # authenticate its clients (development only). No FHIR servers: it never queries one.
     cds_cors_origins: tuple[str, ...] = ()
     cds_issuers: tuple[tuple[str, str], ...] = ()
     cds_fhir_servers: tuple[str, ...] = ()
+    # The address patients and systems use to reach the app (``$BACKPATH_PUBLIC_URL``, e.g.
+    # ``https://backpath.clinic.example``). Absolute links (the patient's private result
+    # link, FHIR ``CapabilityStatement.url``) are built from it, never from the request's
+    # ``Host`` header; when unset, links are relative.
     public_url: str | None = None
+    # The JSON API. Off: POST /api/v1/assessments needs an API token with the
+    # assessments:write scope. On: anyone may post, at most `api_anonymous_posts_per_window`
+    # posts per client address per `api_anonymous_window` (then 429 with Retry-After).
+    api_anonymous_posts: bool = False
+    api_anonymous_posts_per_window: int = 10
+    api_anonymous_window: timedelta = timedelta(minutes=1)
+    idempotency_key_lifetime: timedelta = timedelta(hours=24)
+
+
+def check_public_url(value: str | None) -> str | None:
+    """``value`` without a trailing ``/``, or a ``ValueError`` naming the setting."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"{PUBLIC_URL_ENV} must be an http:// or https:// address, got {value!r}")
+    return value.rstrip("/")
 
 
 def load_secret_key(data_dir: Path) -> str:
@@ -103,5 +140,18 @@ def settings_from_env(
         cds_cors_origins=_env_list(CDS_CORS_ORIGINS_ENV),
         cds_issuers=_env_issuers(),
         cds_fhir_servers=_env_list(CDS_FHIR_SERVERS_ENV),
-        public_url=os.environ.get(PUBLIC_URL_ENV) or None,
+        public_url=check_public_url(os.environ.get(PUBLIC_URL_ENV)),
+        api_anonymous_posts=os.environ.get(API_ANONYMOUS_POSTS_ENV, "0") == "1",
+        api_anonymous_posts_per_window=_env_int(API_ANONYMOUS_PER_MINUTE_ENV, 10),
+        idempotency_key_lifetime=timedelta(hours=_env_int(IDEMPOTENCY_HOURS_ENV, 24)),
     )
+
+
+def _env_int(name: str, default: int) -> int:
+    """A positive whole number from the environment; a bad value stops the start, naming it."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)

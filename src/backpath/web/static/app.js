@@ -105,7 +105,27 @@
     });
   }
 
+  // A checklist's "None of these" and "I'm not sure" exclude the items and each other:
+  // choosing one unticks the rest, and ticking an item unticks them (without JavaScript the
+  // server asks again when both come).
+  function exclusiveChecklist(fieldset) {
+    fieldset.addEventListener("change", function (event) {
+      var input = event.target;
+      if (!input || input.type !== "checkbox" || !input.checked) return;
+      var boxes = fieldset.querySelectorAll('input[type="checkbox"][name="' + input.name + '"]');
+      var exclusive = input.hasAttribute("data-exclusive");
+      for (var i = 0; i < boxes.length; i++) {
+        var other = boxes[i];
+        if (other === input || !other.checked) continue;
+        if (exclusive || other.hasAttribute("data-exclusive")) other.checked = false;
+      }
+    });
+  }
+
   ready(function () {
+    var lists = document.querySelectorAll("fieldset.checklist");
+    for (var l = 0; l < lists.length; l++) exclusiveChecklist(lists[l]);
+
     var forms = document.querySelectorAll("form[data-check-url]");
     for (var f = 0; f < forms.length; f++) emergencyInterrupt(forms[f]);
 
