@@ -53,7 +53,7 @@ ROUTINE = {
     "sex": "male",
     "list-legs": ["leg_pain", "leg_numbness"],
     "back_pain": "yes",
-    "duration_days": "20",
+    "duration_days": "21",  # the "2 to 4 weeks" range
     "leg_pain_below_knee": "yes",
 }
 

@@ -207,3 +207,24 @@ def test_invalid_yaml_names_the_file(copy_kb) -> None:
     """A YAML syntax error names the file."""
     problems = copy_kb("plan.yaml", "plan:\n", "plan: [\n")
     _one_matching(problems, "plan.yaml", "not valid YAML")
+
+
+def test_a_range_that_straddles_a_rule_threshold_is_refused(copy_kb) -> None:
+    """Answering "4 to 8 weeks" could not tell 41 days (acute) from 42 (persistent): the
+    loader refuses ranges that a rule's threshold cuts in two."""
+    problems = copy_kb(
+        "questionnaire.yaml",
+        '{label: "4 to 6 weeks", min: 28, max: 41, value: 35}\n'
+        '      - {label: "6 weeks to 3 months", min: 42, max: 90, value: 60}',
+        '{label: "4 weeks to 3 months", min: 28, max: 90, value: 35}',
+    )
+    assert any("straddles the threshold duration_days" in p for p in problems), problems
+
+
+def test_ranges_must_cover_every_number_in_order(copy_kb) -> None:
+    problems = copy_kb(
+        "questionnaire.yaml",
+        '{label: "1 to 2 weeks", min: 8, max: 14, value: 10}',
+        '{label: "1 to 2 weeks", min: 9, max: 14, value: 10}',
+    )
+    assert any("range 2 must start at 8" in p for p in problems), problems

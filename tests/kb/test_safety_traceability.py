@@ -56,6 +56,8 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "leg_weakness",
         "foot_drop",
         "weakness_worsening",
+        "walking_difficulty",
+        "pregnancy_headache_vision",
         "pain_progressive",
         "new_confusion",
         "face_arm_weakness",

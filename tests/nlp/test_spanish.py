@@ -206,12 +206,15 @@ def test_hedges_are_uncertain_and_still_count(text: str) -> None:
     ("text", "code"),
     [
         ("Mi madre tuvo cáncer", "cancer_history"),
-        ("Mi esposo tiene incontinencia", "urinary_incontinence"),
-        ("Mi hija tiene fiebre", "fever"),
+        ("Mi esposo tiene incontinencia y yo tengo lumbago", "urinary_incontinence"),
+        ("Mi hija tiene fiebre y a mí me duele la espalda", "fever"),
+        ("Mi abuela murió de cáncer", "cancer_history"),
     ],
 )
 def test_other_people_say_nothing_about_the_patient(text: str, code: str) -> None:
-    """ "Mi madre", "mi esposo", "mi hija": family, no value."""
+    """ "Mi madre tuvo", a relative's illness beside the writer's own symptom ("y yo tengo
+    lumbago"), "murió de": family, no value (red team C1: a relative's *present* symptom
+    with no symptom of the writer is the patient's, see test_redteam_reader.py)."""
     assert _certainty(text, code) == "family"
     assert _value(text, code) is None
 

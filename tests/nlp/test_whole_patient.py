@@ -275,10 +275,10 @@ def test_no_blood_in_my_pee_denies_nothing_about_the_bladder() -> None:
 # ------------------------------------------------------------------ someone else, past, maybe
 
 NO_VALUE = [
-    ("anticoagulant", "my mum is on warfarin", "family"),
-    ("pregnant_or_postpartum", "my wife is pregnant", "family"),
-    ("new_confusion", "my dad has been confused", "family"),
-    ("pulsatile_abdominal_mass", "my dad has a pulsing lump in his belly", "family"),
+    ("anticoagulant", "my mum is on warfarin and my back hurts", "family"),
+    ("pregnant_or_postpartum", "my wife is pregnant and I have back pain", "family"),
+    ("new_confusion", "my dad has been confused. I have back pain", "family"),
+    ("pulsatile_abdominal_mass", "my dad has a pulsing lump in his belly, my back hurts", "family"),
     ("band_rash", "I had shingles years ago", "historical"),
     ("calf_swelling", "I had a DVT years ago", "historical"),
     ("coughing_blood", "go to A&E if you start coughing up blood", "hypothetical"),

@@ -76,7 +76,7 @@ def test_cli_screens_jsonl_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) 
     assert result.exit_code == 2
     assert "line 2: field 'answers.fever'" in result.stderr
     rows = out.read_text().splitlines()
-    assert rows[0] == "row_id,urgency,fired_rules"
+    assert rows[0] == "row_id,urgency,fired_rules,concerns,complete"
     assert rows[1].startswith("p1,emergency,ces_new_bladder_bowel_saddle_sexual")
     assert rows[2].startswith("p3,emergency,aaa_sudden_severe_pain_older")
 

@@ -21,4 +21,4 @@ def test_startup_warms_the_narrative_reader(app_and_store: tuple[FastAPI, Store]
         deadline = time.monotonic() + 120
         while get_pipeline.cache_info().currsize < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-    assert get_pipeline.cache_info().currsize == 2
+    assert get_pipeline.cache_info().currsize >= 2  # English and Spanish (at least)

@@ -3,9 +3,13 @@
 Plain dicts only (no FHIR library at run time). The mappings are in docs/interop.md:
 
 * ``questionnaire_from_kb`` - the intake as a FHIR ``Questionnaire``: one group per
-  questionnaire.yaml section, one item per finding (``linkId`` = finding code).
+  questionnaire.yaml section, one item per finding (``linkId`` = finding code), one group
+  per instrument listed in ``knowledge/terminology/questionnaire/instrument_items.yaml``
+  (``linkId`` = ``<instrument>.<item>``, LOINC-coded where a code was checked), and the
+  free-text ``narrative`` item.
 * ``intake_from_questionnaire_response`` - a ``QuestionnaireResponse`` whose item linkIds
-  are finding codes becomes Intake JSON. An item without an answer is *unknown*, never "no".
+  are finding codes, instrument items or ``narrative`` becomes Intake JSON (``answers``,
+  ``instruments``, ``narrative``). An item without an answer is *unknown*, never "no".
   Problems raise ``IntakeError`` naming the element (``QuestionnaireResponse.item[1]...``).
 * ``risk_assessment`` / ``observations`` / ``bundle_from_result`` - the Result JSON as a
   ``RiskAssessment`` (urgency coded in ``urn:backpath:urgency``) and one ``Observation``
@@ -14,29 +18,42 @@ Plain dicts only (no FHIR library at run time). The mappings are in docs/interop
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import yaml
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from backpath import jsonio
-from backpath.errors import IntakeError, NarrativeError
+from backpath.errors import IntakeError, KnowledgeError, NarrativeError
+from backpath.instruments import Instrument, Wording, load_instruments
+from backpath.instruments.schema import Item
 from backpath.interop.terminology import (
     LOINC_SYSTEM,
+    TERMINOLOGY_DIR,
+    CodeStatus,
     InstrumentCodes,
+    LoincCode,
     load_terminology,
+    loinc_code_ok,
     snomed_id_ok,
 )
 from backpath.kb import KnowledgeBase
 from backpath.vocabulary import FindingType
+from backpath.web.settings import Settings
 from backpath.web.triage import Triaged, triage
 
 URGENCY_SYSTEM = "urn:backpath:urgency"
@@ -46,6 +63,10 @@ SNOMED_SYSTEM = "http://snomed.info/sct"
 QUESTIONNAIRE_ID = "backpath-intake"
 QUESTIONNAIRE_URL = "urn:backpath:Questionnaire:backpath-intake"
 NARRATIVE_LINK_ID = "narrative"
+INSTRUMENT_SYSTEM = "urn:backpath:instrument"
+# R4 core extension: the score an answer option carries (SDC scoring reads it).
+ORDINAL_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+INSTRUMENT_ITEMS_FILE = TERMINOLOGY_DIR / "questionnaire" / "instrument_items.yaml"
 FHIR_JSON = "application/fhir+json"
 DATA_ABSENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 OBSERVATION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -60,6 +81,206 @@ _QR_STATUSES = ("in-progress", "completed", "amended", "stopped")
 def answer_system(code: str) -> str:
     """The code system of one choice finding's answer values (``urn:backpath:finding:sex``)."""
     return f"{FINDING_SYSTEM}:{code}"
+
+
+def _default_narrative_limit() -> int:
+    """The narrative length limit of a default ``Settings`` (the web app's own default)."""
+    limits = {f.name: f.default for f in dataclasses.fields(Settings)}
+    limit = limits["max_narrative_chars"]
+    if not isinstance(limit, int):  # a changed Settings must not go unnoticed
+        raise TypeError("Settings.max_narrative_chars has no integer default")
+    return limit
+
+
+# ------------------------------------------------------ instruments in the Questionnaire
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ItemCode(_Closed):
+    """The LOINC code of one instrument question. ``display`` is optional: LOINC names the
+    STarT Back questions with the Keele wording, which backpath does not ship."""
+
+    code: str
+    display: str | None = None
+
+
+class _InstrumentItems(_Closed):
+    instrument: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    items: dict[str, ItemCode] = Field(default_factory=dict)
+    source: str = Field(min_length=10)
+    code_status: CodeStatus
+
+
+class _InstrumentItemsFile(_Closed):
+    name: str
+    instruments: tuple[_InstrumentItems, ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class QuestionnaireInstrument:
+    """One instrument offered as a group of the Questionnaire: its definition (with the
+    clinic's licensed wording when ``BACKPATH_INSTRUMENT_TEXTS`` is set), its LOINC panel
+    (from ``terminology/instruments.yaml``) and the LOINC code of each question that has
+    one."""
+
+    instrument: Instrument
+    panel: LoincCode | None
+    item_codes: Mapping[str, ItemCode]
+
+    def link_id(self, item: Item) -> str:
+        """The ``linkId`` of one question: ``startback.leg_pain_spread``."""
+        return f"{self.instrument.id}.{item.id}"
+
+    def answer_system(self, item: Item) -> str:
+        """The code system of one question's answer options."""
+        return f"{INSTRUMENT_SYSTEM}:{self.instrument.id}:{item.id}"
+
+    def option_scores(self, item: Item) -> dict[str, int]:
+        """Each answer option's code (``option-1`` ... in the instrument's order) and the
+        score it carries. Codes are positions, never scores: several options may share a
+        score (STarT Back item 9) and an ODI option 1 scores 0."""
+        return {
+            f"option-{number}": option.score
+            for number, option in enumerate(self.instrument.options_for(item), start=1)
+        }
+
+
+@functools.lru_cache(maxsize=4)
+def _read_instrument_items(path: Path) -> tuple[_InstrumentItemsFile | None, tuple[str, ...]]:
+    name = f"terminology/questionnaire/{path.name}"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        return None, (f"{name}: cannot read: {exc}",)
+    try:
+        return _InstrumentItemsFile.model_validate(data), ()
+    except ValidationError as exc:
+        return None, tuple(
+            f"{name}: {'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+
+
+def questionnaire_instruments(path: Path | None = None) -> tuple[QuestionnaireInstrument, ...]:
+    """The instruments of the Questionnaire, in the order of ``instrument_items.yaml``.
+
+    Checked here (the file is read when the FHIR routes are built): closed keys, known
+    instrument and item ids, no instrument twice, the LOINC check digit of every code.
+    Raises ``KnowledgeError`` listing every problem.
+    """
+    path = path or INSTRUMENT_ITEMS_FILE
+    parsed, read_problems = _read_instrument_items(path)
+    if parsed is None:
+        raise KnowledgeError(list(read_problems))
+    instruments = load_instruments()
+    panels = load_terminology().instruments
+    problems: list[str] = []
+    found: dict[str, QuestionnaireInstrument] = {}
+    for entry in parsed.instruments:
+        where = f"terminology/questionnaire/{path.name}: {entry.instrument}"
+        instrument = instruments.get(entry.instrument)
+        if instrument is None:
+            problems.append(f"{where}: unknown instrument (knowledge/instruments)")
+            continue
+        if entry.instrument in found:
+            problems.append(f"{where}: listed twice")
+        problems.extend(
+            f"{where}: unknown item {ident!r}; its items: {', '.join(instrument.item_ids)}"
+            for ident in entry.items
+            if ident not in instrument.item_ids
+        )
+        problems.extend(
+            f"{where}: {ident}: {code.code} is not a valid LOINC code (check digit)"
+            for ident, code in entry.items.items()
+            if not loinc_code_ok(code.code)
+        )
+        mapped = panels.get(entry.instrument)
+        found[entry.instrument] = QuestionnaireInstrument(
+            instrument, mapped.panel if mapped is not None else None, dict(entry.items)
+        )
+    if problems:
+        raise KnowledgeError(problems)
+    return tuple(found.values())
+
+
+def validate_questionnaire_instruments(path: Path | None = None) -> list[str]:
+    """Every problem in ``instrument_items.yaml`` (empty when valid), for ``backpath kb
+    check``."""
+    try:
+        questionnaire_instruments(path)
+    except KnowledgeError as exc:
+        return list(exc.problems)
+    return []
+
+
+def _instrument_group(entry: QuestionnaireInstrument) -> dict[str, Any]:
+    """One instrument as a ``group``: its instructions, then one ``choice`` item per
+    question whose ``answerOption``s carry their score (``ordinalValue``)."""
+    instrument = entry.instrument
+    group_codes = [] if entry.panel is None else [_loinc(entry.panel.code, entry.panel.display)]
+    group_codes.append(
+        {"system": INSTRUMENT_SYSTEM, "code": instrument.id, "display": instrument.name}
+    )
+    items: list[dict[str, Any]] = [
+        {"linkId": f"{instrument.id}.intro", "text": instrument.instructions, "type": "display"}
+    ]
+    for question in instrument.items:
+        codes: list[dict[str, Any]] = []
+        mapped = entry.item_codes.get(question.id)
+        if mapped is not None:
+            loinc = {"system": LOINC_SYSTEM, "code": mapped.code}
+            if mapped.display:
+                loinc["display"] = mapped.display
+            codes.append(loinc)
+        codes.append({"system": f"{INSTRUMENT_SYSTEM}:{instrument.id}", "code": question.id})
+        options = instrument.options_for(question)
+        items.append(
+            {
+                "linkId": entry.link_id(question),
+                "code": codes,
+                "prefix": str(question.number),
+                "text": question.text,
+                "type": "choice",
+                "answerOption": [
+                    {
+                        "valueCoding": {
+                            "extension": [{"url": ORDINAL_VALUE_URL, "valueDecimal": option.score}],
+                            "system": entry.answer_system(question),
+                            "code": code,
+                            "display": option.text,
+                        }
+                    }
+                    for code, option in zip(entry.option_scores(question), options, strict=True)
+                ],
+            }
+        )
+    return {
+        "linkId": instrument.id,
+        "code": group_codes,
+        "text": f"{instrument.name} ({instrument.short_name})",
+        "type": "group",
+        "item": items,
+    }
+
+
+def _instrument_copyright(entries: Sequence[QuestionnaireInstrument]) -> str:
+    """Who holds each instrument and which wording the Questionnaire carries."""
+    parts = []
+    for entry in entries:
+        instrument = entry.instrument
+        wording = (
+            "the licensed wording supplied by this clinic"
+            if instrument.wording is Wording.OFFICIAL
+            else "backpath's own paraphrase, not the official wording"
+        )
+        parts.append(
+            f"{instrument.name} - licence holder: {instrument.licence.holder}; "
+            f"wording: {wording}."
+        )
+    return " ".join(parts)
 
 
 # ---------------------------------------------------------------------------- Questionnaire
@@ -174,13 +395,23 @@ def _question_item(
     return item
 
 
-def questionnaire_from_kb(kb: KnowledgeBase, unverified_snomed: bool = False) -> dict[str, Any]:
+def questionnaire_from_kb(
+    kb: KnowledgeBase,
+    unverified_snomed: bool = False,
+    max_narrative_chars: int | None = None,
+    instruments: Sequence[QuestionnaireInstrument] | None = None,
+) -> dict[str, Any]:
     """The intake (knowledge/questionnaire.yaml) as a FHIR R4 ``Questionnaire``.
 
     One ``group`` item per section, in order (safety-screen sections first), each holding one
-    item per finding with ``linkId`` = finding code. No item is ``required``: an unanswered
-    question is *unknown*, which the triage treats as the worse case.
+    item per finding with ``linkId`` = finding code; then one ``group`` per instrument
+    (``questionnaire_instruments``); then the free-text ``narrative`` item, whose
+    ``maxLength`` is ``max_narrative_chars`` (default: the web app's default limit). No item
+    is ``required``: an unanswered question is *unknown*, which the triage treats as the
+    worse case. Raises ``KnowledgeError`` when two items would share a ``linkId``.
     """
+    offered = questionnaire_instruments() if instruments is None else tuple(instruments)
+    limit = _default_narrative_limit() if max_narrative_chars is None else max_narrative_chars
     groups = []
     for section in kb.sections:
         group: dict[str, Any] = {
@@ -196,6 +427,7 @@ def questionnaire_from_kb(kb: KnowledgeBase, unverified_snomed: bool = False) ->
                 0, {"linkId": f"{section.id}.intro", "text": section.intro, "type": "display"}
             )
         groups.append(group)
+    groups.extend(_instrument_group(entry) for entry in offered)
     groups.append(
         {
             "linkId": NARRATIVE_LINK_ID,
@@ -204,9 +436,11 @@ def questionnaire_from_kb(kb: KnowledgeBase, unverified_snomed: bool = False) ->
                 "(Optional. Red flags in your words count even if you answered no.)"
             ),
             "type": "text",
+            "maxLength": limit,
         }
     )
-    return {
+    _check_unique_link_ids(groups)
+    document: dict[str, Any] = {
         "resourceType": "Questionnaire",
         "id": QUESTIONNAIRE_ID,
         "url": QUESTIONNAIRE_URL,
@@ -221,20 +455,45 @@ def questionnaire_from_kb(kb: KnowledgeBase, unverified_snomed: bool = False) ->
         ),
         "item": groups,
     }
+    if offered:
+        document["copyright"] = _instrument_copyright(offered)
+    return document
+
+
+def _check_unique_link_ids(items: list[dict[str, Any]]) -> None:
+    """Every ``linkId`` once (Questionnaire rule que-2): a finding code, a section id and
+    an instrument id must never collide, or answers would be read into the wrong place."""
+    seen: set[str] = set()
+    twice: list[str] = []
+
+    def walk(level: list[dict[str, Any]]) -> None:
+        for item in level:
+            if item["linkId"] in seen:
+                twice.append(item["linkId"])
+            seen.add(item["linkId"])
+            walk(item.get("item", []))
+
+    walk(items)
+    if twice:
+        raise KnowledgeError([f"Questionnaire: linkId {link!r} is used twice" for link in twice])
 
 
 # ---------------------------------------------------------- QuestionnaireResponse -> Intake
 
 
-def _answer_value(kb: KnowledgeBase, code: str, answer: Any, where: str) -> Any:
-    """The Intake JSON value of one ``answer`` element (range checks are Intake's job)."""
+def _single_value(answer: Any, where: str) -> tuple[str, Any]:
+    """The one ``value[x]`` of an ``answer`` element, as (element name, value)."""
     if not isinstance(answer, dict):
         raise IntakeError(where, "an answer must be an object with one value[x]")
     present = [key for key in answer if key.startswith("value")]
     if len(present) != 1:
         raise IntakeError(where, "an answer must have exactly one value[x]")
-    key = present[0]
-    value = answer[key]
+    return present[0], answer[present[0]]
+
+
+def _answer_value(kb: KnowledgeBase, code: str, answer: Any, where: str) -> Any:
+    """The Intake JSON value of one ``answer`` element (range checks are Intake's job)."""
+    key, value = _single_value(answer, where)
     if code == NARRATIVE_LINK_ID:
         if key != "valueString" or not isinstance(value, str):
             raise IntakeError(f"{where}.{key}", "the narrative must be a valueString")
@@ -264,13 +523,70 @@ def _answer_value(kb: KnowledgeBase, code: str, answer: Any, where: str) -> Any:
     raise IntakeError(f"{where}.{key}", f"{code} is answered with valueCoding or valueString")
 
 
-def _collect_items(
-    kb: KnowledgeBase,
-    items: Any,
-    where: str,
-    answers: dict[str, Any],
-    paths: dict[str, str],
-) -> None:
+def _item_score(entry: QuestionnaireInstrument, question: Item, answer: Any, where: str) -> int:
+    """The score of one instrument answer: an ``answerOption`` coding (``option-<n>``) or
+    the item score itself as ``valueInteger``. Anything else names the linkId."""
+    link_id = entry.link_id(question)
+    key, value = _single_value(answer, where)
+    if key == "valueInteger" and isinstance(value, int) and not isinstance(value, bool):
+        allowed = entry.instrument.allowed_scores(question)
+        if value not in allowed:
+            raise IntakeError(
+                f"{where}.valueInteger",
+                f"{link_id}: {value} is not a score of this item; allowed: "
+                + ", ".join(str(score) for score in allowed),
+            )
+        return value
+    if key == "valueCoding" and isinstance(value, dict):
+        expected = entry.answer_system(question)
+        system = value.get("system")
+        if system is not None and system != expected:
+            raise IntakeError(
+                f"{where}.valueCoding.system",
+                f"{link_id}: expected {expected} (or no system), not {system!r}",
+            )
+        scores = entry.option_scores(question)
+        chosen = value.get("code")
+        if not isinstance(chosen, str) or chosen not in scores:
+            raise IntakeError(
+                f"{where}.valueCoding.code",
+                f"{link_id}: {chosen!r} is not one of its answerOptions ({', '.join(scores)})",
+            )
+        return scores[chosen]
+    raise IntakeError(
+        f"{where}.{key}",
+        f"{link_id} is answered with valueCoding (one of its answerOptions) or valueInteger "
+        "(the item score)",
+    )
+
+
+@dataclass
+class _Reading:
+    """What a walk through the response's items has read so far.
+
+    ``paths`` maps each answered place to its element: a finding code, ``narrative``,
+    ``instruments.<id>.<item>`` for a question and ``instruments.<id>`` for the instrument
+    as a whole (its group, or its first answered question).
+    """
+
+    kb: KnowledgeBase
+    questions: Mapping[str, tuple[QuestionnaireInstrument, Item]]
+    groups: frozenset[str]
+    answers: dict[str, Any] = field(default_factory=dict)
+    instruments: dict[str, dict[str, int]] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
+
+    def claim(self, key: str, link_id: str, here: str) -> None:
+        """Note where ``key`` is answered; a second answer to it is an error."""
+        if key in self.paths:
+            raise IntakeError(
+                f"{here}.linkId", f"{link_id} is answered twice (also at {self.paths[key]})"
+            )
+        self.paths[key] = here
+
+
+def _collect_items(reading: _Reading, items: Any, where: str) -> None:
+    kb = reading.kb
     if not isinstance(items, list):
         raise IntakeError(where, "must be a list of items")
     for index, item in enumerate(items):
@@ -284,11 +600,7 @@ def _collect_items(
         if raw_answers is not None and not isinstance(raw_answers, list):
             raise IntakeError(f"{here}.answer", "must be a list")
         if link_id in kb.findings or link_id == NARRATIVE_LINK_ID:
-            if link_id in paths:
-                raise IntakeError(
-                    f"{here}.linkId", f"{link_id} is answered twice (also at {paths[link_id]})"
-                )
-            paths[link_id] = here
+            reading.claim(link_id, link_id, here)
             values = [
                 _answer_value(kb, link_id, answer, f"{here}.answer[{n}]")
                 for n, answer in enumerate(raw_answers or [])
@@ -299,15 +611,33 @@ def _collect_items(
             )
             if multi:
                 if values:
-                    answers[link_id] = values
+                    reading.answers[link_id] = values
             elif len(values) > 1:
                 raise IntakeError(f"{here}.answer", f"{link_id} takes one answer")
             elif values:
-                answers[link_id] = values[0]
+                reading.answers[link_id] = values[0]
+        elif link_id in reading.questions:
+            entry, question = reading.questions[link_id]
+            ident = entry.instrument.id
+            scores = [
+                _item_score(entry, question, answer, f"{here}.answer[{n}]")
+                for n, answer in enumerate(raw_answers or [])
+            ]
+            if len(scores) > 1:
+                raise IntakeError(f"{here}.answer", f"{link_id} takes one answer")
+            if scores:
+                reading.claim(f"instruments.{ident}.{question.id}", link_id, here)
+                reading.paths.setdefault(f"instruments.{ident}", here)
+                reading.instruments.setdefault(ident, {})[question.id] = scores[0]
         elif raw_answers:
-            raise IntakeError(f"{here}.linkId", f"{link_id!r} is not a backpath finding code")
+            raise IntakeError(
+                f"{here}.linkId",
+                f"{link_id!r} is not a backpath finding code or instrument question",
+            )
+        elif link_id in reading.groups:
+            reading.paths.setdefault(f"instruments.{link_id}", here)
         if "item" in item:
-            _collect_items(kb, item["item"], f"{here}.item", answers, paths)
+            _collect_items(reading, item["item"], f"{here}.item")
 
 
 def intake_from_questionnaire_response(
@@ -315,13 +645,15 @@ def intake_from_questionnaire_response(
     response: Any,
     age: int | None = None,
     where: str = "QuestionnaireResponse",
+    instruments: Sequence[QuestionnaireInstrument] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Intake JSON from a ``QuestionnaireResponse``, and the element path of each answer.
 
-    Items are matched by ``linkId`` = finding code at any depth (groups are walked); an item
-    ``narrative`` with a ``valueString`` is the person's own words. An ``age`` answered in the
-    response wins over ``age`` (from Patient.birthDate). Raises ``IntakeError`` naming the
-    element.
+    Items are matched by ``linkId`` at any depth (groups are walked): a finding code; an
+    instrument question ``<instrument>.<item>`` (an ``answerOption`` coding or the item
+    score as ``valueInteger``), read into ``instruments`` as item scores; ``narrative``
+    with a ``valueString``, the person's own words. An ``age`` answered in the response
+    wins over ``age`` (from Patient.birthDate). Raises ``IntakeError`` naming the element.
     """
     if not isinstance(response, dict):
         raise IntakeError(where, "must be a FHIR QuestionnaireResponse object")
@@ -332,19 +664,44 @@ def intake_from_questionnaire_response(
         raise IntakeError(
             f"{where}.status", f"must be one of {', '.join(_QR_STATUSES)}, not {status!r}"
         )
-    answers: dict[str, Any] = {}
-    paths: dict[str, str] = {}
+    offered = questionnaire_instruments() if instruments is None else tuple(instruments)
+    reading = _Reading(
+        kb,
+        questions={
+            entry.link_id(question): (entry, question)
+            for entry in offered
+            for question in entry.instrument.items
+        },
+        groups=frozenset(entry.instrument.id for entry in offered),
+    )
     if "item" in response:
-        _collect_items(kb, response["item"], f"{where}.item", answers, paths)
+        _collect_items(reading, response["item"], f"{where}.item")
+    answers = reading.answers
     narrative = answers.pop(NARRATIVE_LINK_ID, None)
     if age is not None and "age" not in answers:
         answers["age"] = age
     document: dict[str, Any] = {"answers": answers}
     if narrative is not None:
         document["narrative"] = narrative
+    if reading.instruments:
+        document["instruments"] = reading.instruments
     if isinstance(response.get("id"), str):
         document["id"] = response["id"]
-    return document, paths
+    return document, reading.paths
+
+
+def element_error(
+    exc: IntakeError, paths: Mapping[str, str], age_field: str = "age"
+) -> IntakeError:
+    """An ``IntakeError`` from the core (``answers.saddle_numbness``,
+    ``instruments.startback.bothersomeness``) restated on the FHIR element it came from,
+    its message naming the finding code or the instrument's linkId."""
+    if exc.field.startswith("instruments."):
+        link_id = exc.field.removeprefix("instruments.")
+        return IntakeError(paths.get(exc.field, exc.field), f"{link_id}: {exc.message}")
+    code = exc.field.removeprefix("answers.")
+    path = paths.get(code, age_field if code == "age" else exc.field)
+    return IntakeError(path, f"{code}: {exc.message}")
 
 
 def triage_questionnaire_response(
@@ -360,9 +717,7 @@ def triage_questionnaire_response(
     try:
         return triage(document, kb, max_narrative_chars)
     except IntakeError as exc:
-        code = exc.field.removeprefix("answers.")
-        path = paths.get(code, age_field if code == "age" else exc.field)
-        raise IntakeError(path, f"{code}: {exc.message}") from None
+        raise element_error(exc, paths, age_field) from None
     except NarrativeError as exc:
         raise IntakeError(paths.get("narrative", "narrative"), str(exc)) from None
 
@@ -684,8 +1039,9 @@ def operation_definition() -> dict[str, Any]:
                 "use": "in",
                 "min": 1,
                 "max": "1",
-                "documentation": "The intake: a QuestionnaireResponse whose linkIds are "
-                "backpath finding codes.",
+                "documentation": "The intake: a QuestionnaireResponse to "
+                f"{QUESTIONNAIRE_URL}. Its linkIds are backpath finding codes, instrument "
+                "questions (<instrument>.<item>) and 'narrative'.",
                 "type": "QuestionnaireResponse",
             },
             {
@@ -768,8 +1124,14 @@ async def read_json_body(request: Request) -> Any:
 
 
 def _accepts_json(request: Request) -> bool:
-    """False when the client asks only for something other than JSON (e.g. FHIR XML)."""
-    wanted = request.query_params.get("_format") or request.headers.get("accept") or ""
+    """False when the client asks only for something other than JSON (e.g. FHIR XML).
+
+    ``_format`` wins over ``Accept``. A ``+`` sent unencoded in the query string
+    (``?_format=application/fhir+json``, as the FHIR specification writes it) arrives as a
+    space and is read back as ``+``.
+    """
+    asked = request.query_params.get("_format")
+    wanted = asked.replace(" ", "+") if asked else request.headers.get("accept") or ""
     if not wanted.strip():
         return True
     kinds = [part.split(";")[0].strip().lower() for part in wanted.split(",")]
@@ -812,7 +1174,7 @@ def build_fhir_router(
     from backpath.web.security import absolute_url
 
     router = APIRouter(prefix="/fhir", tags=["fhir r4"])
-    questionnaire = questionnaire_from_kb(kb)
+    questionnaire = questionnaire_from_kb(kb, max_narrative_chars=max_narrative_chars)
     definition = operation_definition()
 
     def not_acceptable() -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -129,6 +129,8 @@ class KnowledgeBase:
     # serious rule undecided; a narrative could not be read.
     unsure_rule: Rule
     narrative_rule: Rule
+    # Danger words in the narrative that no finding explains (safety.yaml).
+    danger_words_rule: Rule
     rules_by_id: Mapping[str, Rule] = field(default_factory=dict)
     # The interview's steps (questionnaire.yaml ``steps``), in clinical order.
     steps: tuple[StepDef, ...] = ()
@@ -207,9 +209,7 @@ class KnowledgeBase:
     @cached_property
     def step_gates(self) -> Mapping[str, Condition | None]:
         """Every step's parsed ``ask_if`` by step id (None: always asked)."""
-        return {
-            step.id: None if step.ask_if is None else parse(step.ask_if) for step in self.steps
-        }
+        return {step.id: None if step.ask_if is None else parse(step.ask_if) for step in self.steps}
 
     @cached_property
     def instruction_rank(self) -> Mapping[str, int]:
@@ -235,6 +235,11 @@ class KnowledgeBase:
         english = self.ui_texts[key]
         return self.text(key, language, english)
 
+    @property
+    def meta_rules(self) -> tuple[Rule, ...]:
+        """The rules the engine applies to a whole result (safety.yaml)."""
+        return (self.unsure_rule, self.narrative_rule, self.danger_words_rule)
+
     def patient_texts(self) -> dict[str, str]:
         """Every patient-facing English text by translation key (for completeness tests)."""
         texts: dict[str, str] = dict(self.ui_texts)
@@ -246,7 +251,7 @@ class KnowledgeBase:
                 texts[f"finding.{finding.code}.unsure_help"] = finding.unsure_help
             for choice in finding.values:
                 texts[f"finding.{finding.code}.value.{choice.value}"] = choice.label
-        for rule in (*self.rules, self.unsure_rule, self.narrative_rule):
+        for rule in (*self.rules, *self.meta_rules):
             texts[f"rule.{rule.id}.title"] = rule.spec.title
             texts[f"rule.{rule.id}.patient"] = rule.spec.patient
         for instruction in self.instructions.values():
@@ -264,6 +269,8 @@ class KnowledgeBase:
         for step in self.steps:
             if step.text:
                 texts[f"step.{step.id}.text"] = step.text
+            for index, answer_range in enumerate(step.ranges):
+                texts[f"step.{step.id}.range.{index}"] = answer_range.label
         return texts
 
 
@@ -529,9 +536,17 @@ def _load(root: Path) -> KnowledgeBase:
     if safety_file:
         instructions = {i.id: i for i in safety_file.instructions}
         numbers = safety_file.emergency_numbers
+        for field_name in ("unsure_risk_factors", "unsure_context_signs"):
+            for code in getattr(safety_file, field_name):
+                if code not in findings:
+                    problems.add("safety.yaml", field_name, f"unknown finding {code!r}")
         if numbers.default not in numbers.presets:
             problems.add("safety.yaml", "emergency_numbers", "default is not a preset")
-        for meta in (safety_file.unsure_not_ruled_out, safety_file.narrative_not_resolved):
+        for meta in (
+            safety_file.unsure_not_ruled_out,
+            safety_file.narrative_not_resolved,
+            safety_file.danger_words_not_resolved,
+        ):
             claim(meta.id, "safety.yaml")
             for source_id in meta.sources:
                 if source_id not in sources:
@@ -661,9 +676,9 @@ def _load(root: Path) -> KnowledgeBase:
         for lang, catalog in translations.items():
             for key, text in catalog.items():
                 if key in shown_in_emergencies and _says_today(text, lang):
-                    problems.add(
-                        f"locales/{lang}", key, "an emergency text must not say 'today'"
-                    )
+                    problems.add(f"locales/{lang}", key, "an emergency text must not say 'today'")
+    if questionnaire:
+        _check_ranges(steps, rules, sections, findings, problems)
     for rule in rules:
         if rule.urgency is Urgency.SELF_CARE and questionnaire:
             for message in _self_care_with_open_red_flags(rule, findings, sections):
@@ -692,6 +707,7 @@ def _load(root: Path) -> KnowledgeBase:
         instructions=instructions,
         unsure_rule=meta_rules[safety_file.unsure_not_ruled_out.id],
         narrative_rule=meta_rules[safety_file.narrative_not_resolved.id],
+        danger_words_rule=meta_rules[safety_file.danger_words_not_resolved.id],
         rules_by_id={rule.id: rule for rule in rules},
         steps=steps,
     )
@@ -960,6 +976,90 @@ def _check_steps(
         if code in findings and findings[code].red_flag:
             continue  # reported above
         problems.add(where, code, "question of a section asked by no step")
+
+
+def _check_ranges(
+    steps: tuple[StepDef, ...],
+    rules: Sequence[Rule],
+    sections: tuple[SectionDef, ...],
+    findings: Mapping[str, FindingDef],
+    problems: _Problems,
+) -> None:
+    """Ranges of a number step cover the finding's numbers in order, without gaps, each with
+    its ``value`` inside it; and no triage rule or question condition compares the number
+    with a threshold that falls inside a range - so answering a range instead of the exact
+    number can never change a result (plan rules, which only choose advice, may)."""
+    where = "questionnaire.yaml"
+    conditions: list[Condition] = [rule.condition for rule in rules]
+    conditions += [parse(s.ask_if) for s in steps if s.ask_if is not None]
+    conditions += [
+        parse(q.ask_if) for section in sections for q in section.questions if q.ask_if is not None
+    ]
+    for step in steps:
+        if not step.ranges:
+            continue
+        ident = f"steps.{step.id}.ranges"
+        if step.kind != "number":
+            problems.add(where, ident, "only a number step can be answered by ranges")
+            continue
+        code = step.codes[0]
+        finding = findings.get(code)
+        if finding is None:
+            continue
+        low = finding.min if finding.min is not None else 0
+        for index, answer_range in enumerate(step.ranges):
+            if answer_range.min != low:
+                problems.add(where, ident, f"range {index} must start at {low}")
+            high = answer_range.max
+            if high is not None and high < answer_range.min:
+                problems.add(where, ident, f"range {index} ends before it starts")
+            if not (
+                answer_range.min <= answer_range.value
+                and (high is None or answer_range.value <= high)
+            ):
+                problems.add(
+                    where, ident, f"range {index}: value {answer_range.value} is outside it"
+                )
+            if high is None and index != len(step.ranges) - 1:
+                problems.add(where, ident, f"range {index} is open-ended but not the last")
+            low = (high if high is not None else low) + 1
+        last = step.ranges[-1].max
+        if last is not None and finding.max is not None and last != finding.max:
+            problems.add(where, ident, f"the last range must end at {finding.max} or be open")
+        top = finding.max if finding.max is not None else 10**9
+        for condition in conditions:
+            for node in _compares(condition, code):
+                for index, answer_range in enumerate(step.ranges):
+                    ends = (
+                        answer_range.min,
+                        answer_range.max if answer_range.max is not None else top,
+                    )
+                    if len({_holds(node, end) for end in ends}) > 1:
+                        problems.add(
+                            where,
+                            ident,
+                            f"range {index} ({answer_range.label!r}) straddles the threshold "
+                            f"{code} {node.op} {node.value}",
+                        )
+
+
+def _compares(condition: Condition, code: str) -> Iterator[Compare]:
+    """Every comparison of ``code`` with a number in a condition tree."""
+    if isinstance(condition, Compare):
+        if condition.code == code and not isinstance(condition.value, str):
+            yield condition
+        return
+    for child in getattr(condition, "children", ()):
+        yield from _compares(child, code)
+    child = getattr(condition, "child", None)
+    if child is not None:
+        yield from _compares(child, code)
+
+
+def _holds(node: Compare, number: int) -> bool:
+    """Whether ``number`` satisfies the comparison ``node``."""
+    outcome = node.evaluate({node.code: number})
+    return outcome.value is True
 
 
 def question_gates(

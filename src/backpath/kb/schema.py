@@ -230,6 +230,17 @@ class SectionDef(Closed):
 StepKind = Literal["boolean", "number", "choice", "checklist"]
 
 
+class RangeDef(Closed):
+    """One answer of a number step shown as ranges ("2 to 4 weeks"): every whole number
+    from ``min`` to ``max`` (``None``: no upper end) is answered as ``value``. The loader
+    proves that no rule or question tells two numbers of one range apart."""
+
+    label: str
+    min: int
+    max: int | None = None
+    value: int
+
+
 class StepDef(Closed):
     """One step of the interview: what a person sees and answers at one time.
 
@@ -246,6 +257,8 @@ class StepDef(Closed):
     codes: tuple[str, ...] = Field(min_length=1)
     text: str | None = None
     ask_if: Any = None
+    # A number step may be answered by ranges instead of a typed number (web).
+    ranges: tuple[RangeDef, ...] = ()
 
 
 class QuestionnaireFile(Closed):
@@ -310,5 +323,14 @@ class SafetyFile(Closed):
     instructions: tuple[InstructionDef, ...] = Field(min_length=1)
     # A rule of at least this urgency left undecided by "not sure" answers escalates.
     unsure_escalates_from: Urgency
+    # A rule of at least this urgency that "not sure" answers alone keep from firing, with
+    # a red flag answered "yes" in it, sets the result to its own urgency.
+    unsure_completes_from: Urgency
+    # Risk factors: a "yes" to one of these alone does not complete such a rule.
+    unsure_risk_factors: tuple[str, ...] = ()
+    # Signs that, answered "yes", let "not sure" complete any such rule.
+    unsure_context_signs: tuple[str, ...] = ()
     unsure_not_ruled_out: MetaRuleDef
     narrative_not_resolved: MetaRuleDef
+    # Danger words in the narrative that no finding explains: a clinician reads it soon.
+    danger_words_not_resolved: MetaRuleDef

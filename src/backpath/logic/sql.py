@@ -8,6 +8,8 @@ SQLite, DuckDB, PostgreSQL and Spark SQL (no dialect-specific functions).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from backpath.logic.conditions import (
     All,
     Always,
@@ -23,11 +25,12 @@ from backpath.logic.conditions import (
 _SQL_OPERATORS = {">=": ">=", "<=": "<=", ">": ">", "<": "<", "==": "=", "!=": "<>"}
 
 
-def to_sql(condition: Condition, column: str = "{code}") -> str:
-    """Return a SQL expression; ``column`` is a template turning a code into a column."""
+def to_sql(condition: Condition, column: str | Callable[[str], str] = "{code}") -> str:
+    """Return a SQL expression; ``column`` turns a code into a column (or an expression):
+    a template such as ``"t.{code}"``, or a function of the code."""
 
     def col(code: str) -> str:
-        return column.format(code=code)
+        return column(code) if callable(column) else column.format(code=code)
 
     def emit(node: Condition) -> str:
         if isinstance(node, Always):

@@ -6,7 +6,9 @@ The NLP knowledge is data in ``backpath/knowledge/nlp/`` (see ``docs/nlp.md``):
                      notation of ``_patterns``.
 ``measures.yaml``    ``measures``: phrases that carry a number (duration, pain score, age).
 ``context.yaml``     ``rules``: ConText modifiers (negation, uncertainty, past, family,
-                     hypothetical, terminations and pseudo-triggers).
+                     someone else / written for someone, hypothetical, terminations and
+                     pseudo-triggers); ``first_person``: the words by which the writer
+                     speaks of themselves.
 ``codes.yaml``       ``codes``: how time and implication work for each finding code.
 ``macros.yaml``      ``macros``: shared choices such as ``$CANT``.
 ``language.yaml``    ``english_words``: everyday English words for the language check.

@@ -251,9 +251,7 @@ def _target_mentions(
     sentences = _sentence_index(doc)
     for span in doc.spans[TARGET_GROUP]:
         entry = entries[span.label_]
-        certainty = _certainty(
-            (modifier.category for modifier in span._.modifiers), written_for
-        )
+        certainty = _certainty((modifier.category for modifier in span._.modifiers), written_for)
         sentence = sentences[span.start]
         remote = any(modifier.category == "HISTORICAL" for modifier in span._.modifiers)
         recent = (
@@ -842,7 +840,9 @@ def _written_for_someone(
         if any(m.category == "PROXY" for m in modifiers):
             return True
         others = [
-            m.modifier_span for m in modifiers if m.category in _SOMEONE_ELSE or m.category == "PROXY"
+            m.modifier_span
+            for m in modifiers
+            if m.category in _SOMEONE_ELSE or m.category == "PROXY"
         ]
         sentences = list(doc.sents)
         for span in doc.spans[TARGET_GROUP]:

@@ -11,6 +11,7 @@ committed together, before anything is acknowledged.
 # ``models.Base.metadata`` wherever the store is used (migrations, schema comparison).
 from backpath.store import api_tokens as _api_tokens  # noqa: F401
 from backpath.store import idempotency as _idempotency  # noqa: F401
+from backpath.store import identity as _identity  # noqa: F401
 from backpath.store.db import (
     DATABASE_URL_ENV,
     Store,

@@ -306,7 +306,7 @@ class _Wording:
                 "action": kb.text(f"urgency.{value}.action", language, wording.action),
                 "clinician": wording.clinician,
             }
-        self._meta_rules = {rule.id: rule for rule in (kb.unsure_rule, kb.narrative_rule)}
+        self._meta_rules = {rule.id: rule for rule in kb.meta_rules}
         self._cited: dict[tuple[tuple[str, ...], ...], tuple[dict[str, Any], ...]] = {}
         self._fired: dict[str, dict[str, Any]] = {}
         self._unresolved: dict[str, dict[str, Any]] = {}
@@ -595,8 +595,39 @@ def assess(
     ]
     unresolved = memo.unresolved_rules(undecided)
 
-    # Complete: no question that was never asked could still raise the urgency. A question
-    # answered "not sure" was asked; a question whose ask_if is false is not asked at all.
+    # "Not sure" never ends as routine (safety.yaml): a serious rule still open because of
+    # "not sure" answers raises the result, finished interview or not; and a rule that
+    # "not sure" answers alone keep from firing, with a red flag answered "yes" in it,
+    # fires: the worse case is not ruled out.
+    if unsure:
+        urgency, completed = _unsure_escalation(kb, unresolved, answers, unsure, urgency)
+        for rule, doubted in completed:
+            fired_list.append(
+                FiredRule(
+                    rule,
+                    tuple(
+                        Evidence(code, None, "unsure")
+                        if code in unsure
+                        else _evidence_for(code, answers, evidence, unsure)
+                        for code in doubted
+                    ),
+                )
+            )
+
+    # Words we could not read never end as self-care; danger words we could not place are
+    # read by a clinician the same day.
+    if "danger_words" in problems and urgency.rank < kb.danger_words_rule.urgency.rank:
+        meta = kb.danger_words_rule
+        fired_list.append(FiredRule(meta, ()))
+        urgency = meta.urgency
+    elif urgency is Urgency.SELF_CARE and status == "not_understood":
+        meta = kb.narrative_rule
+        fired_list.append(FiredRule(meta, ()))
+        urgency = meta.urgency
+
+    # Complete: no question that was never asked could still raise the urgency (the final
+    # one, "not sure" and the narrative taken into account). A question answered "not sure"
+    # was asked; a question whose ask_if is false is not asked at all.
     # ``unresolved`` is most urgent first, so the rules above the urgency are a prefix.
     rank = _RANK[urgency]
     raising: list[str] = []
@@ -614,34 +645,6 @@ def assess(
             unasked_codes.append(code)
     unasked = tuple(unasked_codes)
     complete = not unasked
-
-    # "Not sure" never ends as routine: with nothing left to ask, a serious rule still open
-    # because of "not sure" answers raises the result (safety.yaml).
-    if complete and unsure:
-        threshold = kb.safety.unsure_escalates_from.rank
-        doubted = tuple(
-            dict.fromkeys(
-                code
-                for item in unresolved
-                if item.rule.urgency.rank >= threshold and item.rule.urgency.rank > urgency.rank
-                for code in item.ask
-                if code in unsure
-            )
-        )
-        if doubted:
-            meta = kb.unsure_rule
-            fired_list.append(
-                FiredRule(meta, tuple(Evidence(code, None, "unsure") for code in doubted))
-            )
-            urgency = max(urgency, meta.urgency, key=lambda u: u.rank)
-
-    # Words we could not read, or danger words we could not place, never end as self-care.
-    if urgency is Urgency.SELF_CARE and (
-        status == "not_understood" or "danger_words" in problems
-    ):
-        meta = kb.narrative_rule
-        fired_list.append(FiredRule(meta, ()))
-        urgency = meta.urgency
 
     # The rules came most urgent first; a meta-rule added above takes its place by urgency.
     fired = (
@@ -806,6 +809,83 @@ def _memo(kb: KnowledgeBase) -> _Memo:
     if memo is None:
         memo = kb.fragments[_MEMO_KEY] = _Memo()
     return memo
+
+
+def _unsure_escalation(
+    kb: KnowledgeBase,
+    unresolved: Sequence[Any],
+    answers: Mapping[str, FindingValue],
+    unsure: frozenset[str],
+    urgency: Urgency,
+) -> tuple[Urgency, list[tuple[Rule, tuple[str, ...]]]]:
+    """The urgency once "not sure" answers are taken into account, and the rules they
+    complete (each with the codes that decide it).
+
+    ``unresolved`` is most urgent first. A rule of at least ``unsure_escalates_from``, above
+    the current urgency, still open and asking a "not sure" code, raises the result to the
+    ``unsure_not_ruled_out`` meta-rule's urgency (the meta-rule fires with the doubted codes
+    as evidence). A rule of at least ``unsure_completes_from`` that is true when every "not
+    sure" yes/no answer is taken as "yes", and that names a red-flag sign answered "yes"
+    (``_completing_signs``: not a risk factor alone), fires with its own urgency: "not
+    sure" about the last piece of an emergency is not a reason to wait.
+    """
+    safety = kb.safety
+    doubted: dict[str, None] = {}
+    completed: list[tuple[Rule, tuple[str, ...]]] = []
+    as_yes: dict[str, FindingValue] | None = None
+    raised = urgency
+    for item in unresolved:
+        rule = item.rule
+        rank = rule.urgency.rank
+        if rank <= urgency.rank:
+            break
+        if rank < safety.unsure_escalates_from.rank:
+            continue
+        asked_unsure = [code for code in item.ask if code in unsure]
+        if not asked_unsure:
+            continue
+        doubted.update(dict.fromkeys(asked_unsure))
+        if rank < safety.unsure_completes_from.rank or rank <= raised.rank:
+            continue
+        if as_yes is None:
+            as_yes = dict(answers)
+            for code in unsure:
+                if kb.findings[code].type is FindingType.BOOLEAN:
+                    as_yes[code] = True
+        outcome = rule.condition.evaluate(as_yes)
+        if outcome.value is not True:
+            continue
+        if any(answers.get(code) is True for code in _completing_signs(kb, rule)):
+            completed.append((rule, tuple(dict.fromkeys(outcome.decided_by))))
+            raised = rule.urgency
+    if doubted:
+        meta = kb.unsure_rule
+        completed.append((meta, tuple(doubted)))
+        if meta.urgency.rank > raised.rank:
+            raised = meta.urgency
+    return raised, completed
+
+
+_SIGNS: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _completing_signs(kb: KnowledgeBase, rule: Rule) -> frozenset[str]:
+    """The red-flag signs a rule names (its risk factors excluded, safety.yaml
+    ``unsure_risk_factors``) and the ``unsure_context_signs``: a "yes" to one lets "not
+    sure" answers complete the rule. Kept per knowledge-base content (its sha256) and rule."""
+    key = (kb.sha256, rule.id)
+    known = _SIGNS.get(key)
+    if known is not None:
+        return known
+    risks = set(kb.safety.unsure_risk_factors)
+    known = _SIGNS[key] = frozenset(
+        code
+        for code in rule.condition.codes()
+        if kb.findings[code].red_flag
+        and code not in risks
+        and kb.findings[code].type is FindingType.BOOLEAN
+    ) | frozenset(kb.safety.unsure_context_signs)
+    return known
 
 
 def _because(

@@ -494,10 +494,22 @@ def step_json(kb: KnowledgeBase, step: StepDef, language: str = "en") -> dict[st
         elif step.kind == "number":
             out["min"] = finding.min
             out["max"] = finding.max
+            if step.ranges:
+                # Answer ranges a front end may offer instead of a typed number: send the
+                # chosen range's value (the loader proves no rule tells a range apart).
+                out["ranges"] = [
+                    {
+                        "label": kb.text(f"step.{step.id}.range.{i}", language, r.label),
+                        "min": r.min,
+                        "max": r.max,
+                        "value": r.value,
+                    }
+                    for i, r in enumerate(step.ranges)
+                ]
         cached = kb.fragments[key] = out
     copy = dict(cached)
     copy["codes"] = list(cached["codes"])
-    for part in ("items", "options"):
+    for part in ("items", "options", "ranges"):
         if part in cached:
             copy[part] = [dict(entry) for entry in cached[part]]
     return copy

@@ -88,6 +88,12 @@ class Words:
         default = next((c.label for c in finding.values if c.value == value), value)
         return self.kb.text(f"finding.{finding.code}.value.{value}", self.language, default)
 
+    def range_label(self, finding: FindingDef, index: int) -> str:
+        """The label of one answer range of the number step asking ``finding``."""
+        step = self.kb.step_of_code[finding.code]
+        default = step.ranges[index].label
+        return self.kb.text(f"step.{step.id}.range.{index}", self.language, default)
+
     def section_title(self, section: SectionDef) -> str:
         """The title of a questionnaire section."""
         return self.kb.text(f"section.{section.id}.title", self.language, section.title)

@@ -18,7 +18,7 @@ from typing import Any
 from backpath.errors import IntakeError
 from backpath.intake import Intake
 from backpath.kb import KnowledgeBase
-from backpath.kb.schema import FindingDef, SectionDef
+from backpath.kb.schema import FindingDef, RangeDef, SectionDef
 from backpath.logic import parse
 from backpath.vocabulary import FindingType, FindingValue
 from backpath.web.i18n import Words
@@ -53,8 +53,10 @@ class Question:
     """One question of a page: the finding, how it is shown, and when it is asked."""
 
     finding: FindingDef
-    control: str  # yes_no | number | scale | choice | multi | body_map
+    control: str  # yes_no | number | scale | ranges | choice | multi | body_map
     ask_if: AskIf | None = None
+    # A number answered by ranges ("2 to 4 weeks"; questionnaire.yaml step ``ranges``).
+    ranges: tuple[RangeDef, ...] = ()
 
     @property
     def code(self) -> str:
@@ -65,6 +67,21 @@ class Question:
     def offers_not_sure(self) -> bool:
         """True when the question has a "Not sure" answer (all but a few choice questions)."""
         return self.code not in NO_NOT_SURE
+
+    def plain(self) -> Question:
+        """The same question without its ``ask_if`` (asked because a planner chose it)."""
+        return Question(self.finding, self.control, None, self.ranges)
+
+    def range_value(self, value: Any) -> str:
+        """The form value of the range holding ``value`` ("" when none does)."""
+        if not isinstance(value, int) or isinstance(value, bool):
+            return ""
+        for answer_range in self.ranges:
+            if answer_range.min <= value and (
+                answer_range.max is None or value <= answer_range.max
+            ):
+                return str(answer_range.value)
+        return ""
 
     @property
     def scale(self) -> range:
@@ -115,7 +132,10 @@ class Questionnaire:
                 ask_if: AskIf | None = None
                 if ref.ask_if is not None:
                     ask_if = parse(ref.ask_if, "ask_if").compile()
-                questions.append(Question(finding, _control(finding), ask_if))
+                step = kb.step_of_code.get(ref.code)
+                ranges = step.ranges if step is not None else ()
+                control = "ranges" if ranges else _control(finding)
+                questions.append(Question(finding, control, ask_if, ranges))
             pages.append(Page(number, section, tuple(questions)))
         self.pages: tuple[Page, ...] = tuple(pages)
         self._by_id = {page.id: page for page in self.pages}
@@ -132,7 +152,7 @@ class Questionnaire:
         # Shown without their ask_if: the core lists a question as open only while its
         # condition is not false, so an undecided condition still asks it.
         questions = tuple(
-            Question(question.finding, question.control)
+            question.plain()
             for page in self.pages
             for question in page.questions
             if question.code in wanted
@@ -323,7 +343,7 @@ def _candidate(question: Question, form: Mapping[str, list[str]]) -> tuple[str, 
         if raw == NO:
             return "answer", False, raw
         return "answer", raw, raw  # Intake.from_json names the field
-    if question.control in ("number", "scale"):
+    if question.control in ("number", "scale", "ranges"):
         if _WHOLE_NUMBER.match(raw):
             return "answer", int(raw), raw
         return "answer", raw.strip()[:20], raw[:20]
@@ -453,6 +473,8 @@ def answer_state(question: Question, state: DraftState, raw: Mapping[str, str]) 
         return {"value": YES if value else NO, "values": [], "unsure": False}
     if isinstance(value, list):
         return {"value": "", "values": [str(v) for v in value], "unsure": False}
+    if question.ranges:
+        return {"value": question.range_value(value), "values": [], "unsure": False}
     return {"value": "" if value is None else str(value), "values": [], "unsure": False}
 
 

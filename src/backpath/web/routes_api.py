@@ -194,6 +194,12 @@ STEP_SCHEMA: dict[str, Any] = {
         },
         "multiple": {"type": "boolean", "description": "choice only: tick all that apply"},
         "min": {"type": ["integer", "null"], "description": "number only"},
+        "ranges": {
+            "type": "array",
+            "description": "number only, when the step offers answer ranges ('2 to 4 weeks'): "
+            "send the chosen range's value",
+            "items": {"type": "object"},
+        },
         "max": {"type": ["integer", "null"], "description": "number only"},
     },
 }

@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -24,6 +24,15 @@ from starlette.responses import RedirectResponse, Response
 
 from backpath.store import accounts, assessments, audit
 from backpath.store.audit import Actor
+from backpath.store.identity import (
+    IdentityDecryptError,
+    IdentityKeyring,
+    PatientIdentity,
+    age_disagrees,
+    identities_of,
+    identity_of,
+    search_assessments,
+)
 from backpath.store.models import Clinician, StoredAssessment, utcnow
 from backpath.vocabulary import Concern, Urgency
 from backpath.web.i18n import Words
@@ -36,6 +45,7 @@ from backpath.web.present import (
     trend,
 )
 from backpath.web.security import csrf_ok
+from backpath.web.settings import identity_keyring
 
 router = APIRouter(prefix="/clinic", include_in_schema=False)
 
@@ -320,9 +330,14 @@ def worklist(request: Request) -> Response:
         page = _page_number(request, pages)
         rows = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         newest: list[StoredAssessment] = []
-        if page == 1 and filters["status"] != "reviewed" and filters["urgency"] in ("", "emergency"):
+        if (
+            page == 1
+            and filters["status"] != "reviewed"
+            and filters["urgency"] in ("", "emergency")
+        ):
             since = utcnow() - NEWEST_EMERGENCY_WINDOW
             newest = list(assessments.newest_emergencies(db, since=since))
+        people = _identities(db, shared.settings, [*rows, *newest], words)
         audit.record(
             db,
             actor(request, clinician),
@@ -334,10 +349,11 @@ def worklist(request: Request) -> Response:
                 "page": page,
                 "shown": [row.id for row in rows],
                 "newest_emergencies": [row.id for row in newest],
+                "identities_shown": sorted(people),
             },
         )
-        views = [_row_view(row, words) for row in rows]
-        newest_views = [_row_view(row, words) for row in newest]
+        views = [{**_row_view(row, words), "person": people.get(row.id)} for row in rows]
+        newest_views = [{**_row_view(row, words), "person": people.get(row.id)} for row in newest]
     return render(
         request,
         "clinic/worklist.html",
@@ -356,6 +372,141 @@ def worklist(request: Request) -> Response:
         urgencies=[u.value for u in URGENCY_ORDER],
         concerns=[c.value for c in Concern],
         statuses=assessments.REVIEW_STATUSES,
+        search=None,
+    )
+
+
+# ---------------------------------------------------------------- identity and search
+
+
+def identity_view(
+    row: PatientIdentity,
+    keyring: IdentityKeyring,
+    words: Words,
+    intake_age: Any,
+    received: date,
+) -> dict[str, Any]:
+    """The patient's contact details for a clinician page (decrypted here, never logged);
+    a warning when the date of birth and the age answered disagree."""
+    try:
+        contact = keyring.decrypt(row.ciphertext, row.assessment_id)
+    except IdentityDecryptError:
+        return {"unreadable": True}
+    computed = age_disagrees(contact, intake_age, received)
+    mismatch = None
+    if computed is not None:
+        mismatch = words("identity_age_mismatch", computed=computed, answered=intake_age)
+    return {
+        "unreadable": False,
+        "name": contact.full_name,
+        "date_of_birth": contact.date_of_birth.isoformat(),
+        "age": words("identity_age", age=contact.age_on(utcnow().date())),
+        "phone": contact.phone,
+        "phone_link": "".join(ch for ch in contact.phone if ch.isdigit() or ch == "+"),
+        "record_number": contact.record_number,
+        "email": contact.email,
+        "mismatch": mismatch,
+    }
+
+
+def _identities(
+    db: Session, settings: Any, rows: Iterable[StoredAssessment], words: Words
+) -> dict[str, dict[str, Any]]:
+    """The contact details of the assessments shown, by assessment id (only those that
+    have any; only these rows are decrypted)."""
+    shown = {row.id: row for row in rows}
+    found = identities_of(db, list(shown))
+    if not found:
+        return {}
+    keyring = identity_keyring(settings)
+    return {
+        assessment_id: identity_view(
+            identity,
+            keyring,
+            words,
+            shown[assessment_id].intake.get("answers", {}).get("age"),
+            shown[assessment_id].created_at.date(),
+        )
+        for assessment_id, identity in found.items()
+    }
+
+
+SEARCH_NAME_MAX = 200
+
+
+def _search_terms(form: Mapping[str, str], words: Words) -> tuple[str, date | None, dict[str, str]]:
+    """The search form's name and date of birth, and its errors by field."""
+    name = form.get("name", "").strip()
+    raw_date = form.get("date_of_birth", "").strip()
+    errors: dict[str, str] = {}
+    if len(name) > SEARCH_NAME_MAX or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        errors["name"] = words("search_error_name")
+    born: date | None = None
+    if raw_date:
+        try:
+            born = date.fromisoformat(raw_date) if len(raw_date) == 10 else None
+        except ValueError:
+            born = None
+        if born is None:
+            errors["date_of_birth"] = words("search_error_dob")
+    if not name and not raw_date:
+        errors["name"] = words("search_error_empty")
+    return name, born, errors
+
+
+@router.post("/search")
+async def search(request: Request) -> Response:
+    """Find patients by name and/or date of birth, through the blind indexes only (no row
+    is decrypted to search). A POST, so the terms never appear in an address or a server
+    log; the audit row says what was searched by and what matched, never the terms."""
+    form, ok = await _form(request)
+    if not ok:
+        return render(request, "form_expired.html", status_code=403)
+    shared = web(request)
+    words = words_for(request)
+    name, born, errors = _search_terms(form, words)
+    with shared.store.session() as db:
+        clinician = signed_in(request, db)
+        if clinician is None:
+            return _to_login(request)
+        rows: list[StoredAssessment] = []
+        if not errors:
+            keyring = identity_keyring(shared.settings)
+            rows = list(search_assessments(db, keyring, name or None, born))
+        people = _identities(db, shared.settings, rows, words)
+        audit.record(
+            db,
+            actor(request, clinician),
+            "search",
+            "worklist",
+            None,
+            {
+                "by": [f for f, given in (("name", name), ("date_of_birth", born)) if given],
+                "refused": sorted(errors),
+                "matches": [row.id for row in rows],
+                "identities_shown": sorted(people),
+            },
+        )
+        views = [{**_row_view(row, words), "person": people.get(row.id)} for row in rows]
+    return render(
+        request,
+        "clinic/worklist.html",
+        status_code=422 if errors else 200,
+        words=words,
+        clinician=clinician,
+        rows=views,
+        newest=[],
+        paging={"page": 1, "pages": 1, "total": len(views), "first": 1, "last": len(views)},
+        filters=_filters(request),
+        urgencies=[u.value for u in URGENCY_ORDER],
+        concerns=[c.value for c in Concern],
+        statuses=assessments.REVIEW_STATUSES,
+        search={
+            "name": form.get("name", ""),
+            "date_of_birth": form.get("date_of_birth", ""),
+            "errors": errors,
+            "count": len(views),
+        },
     )
 
 
@@ -577,8 +728,28 @@ def assessment_page(request: Request, assessment_id: str) -> Response:
         if row is None:
             return render(request, "not_found.html", status_code=404)
         audit.record(db, actor(request, clinician), "view", "assessment", row.id)
+        identity = identity_of(db, row.id)
+        person = None
+        if identity is not None:
+            person = identity_view(
+                identity,
+                identity_keyring(shared.settings),
+                words,
+                row.intake.get("answers", {}).get("age"),
+                row.created_at.date(),
+            )
+            audit.record(
+                db,
+                actor(request, clinician),
+                "view",
+                "patient_identity",
+                row.id,
+                {"page": "assessment", "readable": not person["unreadable"]},
+            )
         view = _assessment_view(db, row, words)
-    return render(request, "clinic/assessment.html", words=words, clinician=clinician, **view)
+    return render(
+        request, "clinic/assessment.html", words=words, clinician=clinician, person=person, **view
+    )
 
 
 @router.get("/assessments/{assessment_id}/handout.pdf")
@@ -594,7 +765,9 @@ def assessment_handout(request: Request, assessment_id: str) -> Response:
         row = assessments.get_assessment(db, assessment_id)
         if row is None:
             return render(request, "not_found.html", status_code=404)
-        audit.record(db, actor(request, clinician), "export", "assessment", row.id, {"as": "handout"})
+        audit.record(
+            db, actor(request, clinician), "export", "assessment", row.id, {"as": "handout"}
+        )
         stored = row.intake
     language = stored.get("language", "en") if isinstance(stored, dict) else "en"
     return handout_response(request, stored, language, as_pdf=True)

@@ -23,6 +23,8 @@ emergency submits the page at once (``data-emergency-if-yes`` marks such answers
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -34,11 +36,20 @@ from backpath.errors import IntakeError, ScoringError
 from backpath.intake import Intake
 from backpath.store import assessments, audit, drafts
 from backpath.store.audit import Actor
-from backpath.store.models import Draft
+from backpath.store.identity import (
+    FIELDS,
+    ContactProblem,
+    ContactReading,
+    age_disagrees,
+    identity_of,
+    read_contact,
+    save_identity,
+)
+from backpath.store.models import Draft, utcnow
 from backpath.triage import Assessment
 from backpath.triage.interview import next_page, optional_page, optional_steps
 from backpath.vocabulary import Urgency
-from backpath.web.i18n import choose_language
+from backpath.web.i18n import Words, choose_language
 from backpath.web.intake import (
     INSTRUMENT_LANGUAGES,
     NARRATIVE_PAGE,
@@ -59,6 +70,7 @@ from backpath.web.intake import (
 from backpath.web.pages import render, web, words_for
 from backpath.web.present import PatientResult, patient_result
 from backpath.web.security import absolute_url, csrf_ok
+from backpath.web.settings import identity_keyring
 from backpath.web.steps import Checklist, StepPage, build_page, checklist_state, read_step_page
 from backpath.web.triage import narrative_reader_available, triage
 
@@ -292,7 +304,14 @@ def emergency(request: Request) -> Response:
         assessment.to_json(), shared.kb, words.language, only_urgency=Urgency.EMERGENCY
     )
     return render(
-        request, "emergency.html", words=words, result=view, sent=state.stored_id is not None
+        request,
+        "emergency.html",
+        words=words,
+        result=view,
+        sent=state.stored_id is not None,
+        contact_url=CONTACT_EMERGENCY_URL if state.stored_id else None,
+        contact_given=contact_given(request, state.stored_id),
+        contact_saved=request.query_params.get("contact") == "saved",
     )
 
 
@@ -927,6 +946,9 @@ def _render_result(request: Request, token: str, template: str, print_view: bool
         narrative_unread=bool(row.intake.get("narrative")) and not row.narrative_read,
         private_link=absolute_url(shared.settings.public_url, f"/r/{token}"),
         print_view=print_view,
+        contact_prompted=row.urgency in PROMPTED_URGENCIES,
+        contact_given=contact_given(request, row.id),
+        contact_saved=request.query_params.get("contact") == "saved",
     )
 
 
@@ -1172,3 +1194,228 @@ async def open_check(request: Request) -> Response:
     if state is None or not state.only:
         return JSONResponse({"emergency": False}, status_code=403 if not ok else 404)
     return _check_answer(request, shared.questionnaire.open_page(state.only), form, state)
+
+
+# ---------------------------------------------------------------- contact details (issue #12)
+#
+# Name, date of birth, phone, and optionally a record number and e-mail, "so your care team
+# can call you": asked on a page of its own after the result (``/r/<token>/contact``) and
+# from the emergency screen (``/intake/emergency/contact``, for the assessment already
+# stored as ``stored_id``). Optional, but prompted on every urgent or emergency result. The
+# details are stored encrypted (``store.identity``) and never shown on a patient page again:
+# these pages only ever show what was typed into the form now.
+
+CONTACT_EMERGENCY_URL = EMERGENCY_URL + "/contact"
+PROMPTED_URGENCIES = frozenset({Urgency.EMERGENCY.value, Urgency.URGENT.value})
+
+
+def contact_given(request: Request, assessment_id: str | None) -> bool:
+    """Whether the patient has left contact details for this assessment (nothing decrypted)."""
+    if not assessment_id:
+        return False
+    with web(request).store.session() as db:
+        return identity_of(db, assessment_id) is not None
+
+
+def _contact_labels(words: Words) -> dict[str, str]:
+    return {
+        "given_name": words("contact_given_name"),
+        "family_name": words("contact_family_name"),
+        "date_of_birth": words("contact_date_of_birth"),
+        "phone": words("contact_phone"),
+        "record_number": words("contact_record_number"),
+        "email": words("contact_email"),
+    }
+
+
+def _bounds(values: Mapping[str, int]) -> dict[str, int]:
+    return {"min": values.get("min", 0), "max": values.get("max", 0)}
+
+
+def _contact_message(words: Words, problem: ContactProblem) -> str:
+    """A contact form problem in the patient's words."""
+    values = dict(problem.values)
+    messages = {
+        "required": words("contact_error_required"),
+        "too_long": words("contact_error_too_long", max=values.get("max", 0)),
+        "nul": words("contact_error_bad_character"),
+        "control": words("contact_error_bad_character"),
+        "no_letter": words("contact_error_no_letter"),
+        "phone_chars": words("contact_error_phone_chars"),
+        "phone_plus": words("contact_error_phone_plus"),
+        "phone_digits": words("contact_error_phone_digits", **_bounds(values)),
+        "not_a_date": words("contact_error_not_a_date"),
+        "future": words("contact_error_future"),
+        "too_old": words("contact_error_too_old", max=values.get("max", 0)),
+        "record_chars": words("contact_error_record_chars"),
+        "email": words("contact_error_email"),
+        "repeated": words("contact_error_repeated"),
+    }
+    return messages[problem.code]
+
+
+@dataclass(frozen=True)
+class _ContactTarget:
+    """Whose contact details a page asks for, and where the person goes back to."""
+
+    assessment_id: str
+    urgency: str
+    intake_age: Any
+    received: date
+    form_url: str
+    back_url: str
+    emergency_view: PatientResult | None
+
+
+def _render_contact(
+    request: Request,
+    target: _ContactTarget,
+    reading: ContactReading | None = None,
+    age_warning: str | None = None,
+    confirm_dob: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    words = words_for(request)
+    problems = reading.problems if reading else ()
+    error_list = [(p.field, _contact_message(words, p)) for p in problems]
+    back_label = words("contact_back_result")
+    if target.emergency_view is not None:
+        back_label = words("contact_back_emergency")
+    return render(
+        request,
+        "contact.html",
+        status_code=status_code,
+        words=words,
+        alert=target.emergency_view,
+        form_url=target.form_url,
+        back_url=target.back_url,
+        back_label=back_label,
+        labels=_contact_labels(words),
+        entered=reading.entered if reading else {},
+        errors=dict(reversed(error_list)),
+        error_list=error_list,
+        age_warning=age_warning,
+        confirm_dob=confirm_dob,
+        has_contact=contact_given(request, target.assessment_id),
+    )
+
+
+async def _contact_submit(request: Request, target: _ContactTarget, done_url: str) -> Response:
+    """Check the form; on a problem show it again (422, everything typed kept); when the
+    date of birth disagrees with the age answered, ask once to check it; else store it
+    encrypted with its audit row and go back."""
+    form, ok = await _form(request)
+    if not ok:
+        return _expired(request)
+    reading = read_contact(form, utcnow().date())
+    if reading.contact is None:
+        return _render_contact(request, target, reading, status_code=422)
+    contact = reading.contact
+    born = contact.date_of_birth.isoformat()
+    computed = age_disagrees(contact, target.intake_age, target.received)
+    if computed is not None and form.get("confirm_dob", [""])[0] != born:
+        words = words_for(request)
+        warning = words("contact_age_warning", computed=computed, answered=target.intake_age)
+        return _render_contact(request, target, reading, warning, born, status_code=422)
+    shared = web(request)
+    keyring = identity_keyring(shared.settings)
+    with shared.store.session() as db:
+        _, created = save_identity(db, target.assessment_id, contact, keyring)
+        given = [name for name in FIELDS if contact.to_json().get(name)]
+        audit.record(
+            db,
+            Actor("patient", _client(request)),
+            "create" if created else "update",
+            "patient_identity",
+            target.assessment_id,
+            {"fields": given, "age_checked": computed is not None},
+        )
+    return _redirect(done_url)
+
+
+def _result_contact_target(request: Request, token: str) -> _ContactTarget | None:
+    shared = web(request)
+    with shared.store.session() as db:
+        row = assessments.find_by_token(db, token)
+        if row is None:
+            return None
+        emergency_view = None
+        if row.urgency == Urgency.EMERGENCY.value:
+            emergency_view = patient_result(
+                row.result, shared.kb, words_for(request).language, only_urgency=Urgency.EMERGENCY
+            )
+        return _ContactTarget(
+            assessment_id=row.id,
+            urgency=row.urgency,
+            intake_age=row.intake.get("answers", {}).get("age"),
+            received=row.created_at.date(),
+            form_url=f"/r/{token}/contact",
+            back_url=f"/r/{token}",
+            emergency_view=emergency_view,
+        )
+
+
+@router.get("/r/{token}/contact")
+def contact_page(request: Request, token: str) -> Response:
+    """The contact form for a result (what is stored is never shown back)."""
+    target = _result_contact_target(request, token)
+    if target is None:
+        return render(request, "result_not_found.html", status_code=404)
+    return _render_contact(request, target)
+
+
+@router.post("/r/{token}/contact")
+async def contact_submit(request: Request, token: str) -> Response:
+    """Store the contact details against the result's assessment, then back to the result."""
+    target = _result_contact_target(request, token)
+    if target is None:
+        return render(request, "result_not_found.html", status_code=404)
+    return await _contact_submit(request, target, f"/r/{token}?contact=saved#contact")
+
+
+def _emergency_contact_target(request: Request) -> _ContactTarget | Response:
+    """The assessment stored when the answers made it an emergency (the draft's
+    ``stored_id``), or where to go instead."""
+    shared = web(request)
+    state = _read_state(request)
+    if state is None:
+        return _redirect("/?expired=1")
+    words = words_for(request)
+    assessment = _quick(request, state, words.language)
+    if assessment.urgency is not Urgency.EMERGENCY or not state.stored_id:
+        return _redirect(EMERGENCY_URL)
+    with shared.store.session() as db:
+        row = assessments.get_assessment(db, state.stored_id)
+        if row is None:
+            return _redirect(EMERGENCY_URL)
+        received = row.created_at.date()
+    return _ContactTarget(
+        assessment_id=state.stored_id,
+        urgency=Urgency.EMERGENCY.value,
+        intake_age=state.answers.get("age"),
+        received=received,
+        form_url=CONTACT_EMERGENCY_URL,
+        back_url=EMERGENCY_URL,
+        emergency_view=patient_result(
+            assessment.to_json(), shared.kb, words.language, only_urgency=Urgency.EMERGENCY
+        ),
+    )
+
+
+@router.get(CONTACT_EMERGENCY_URL)
+def emergency_contact_page(request: Request) -> Response:
+    """The contact form from the emergency screen: the call button stays on top."""
+    target = _emergency_contact_target(request)
+    if isinstance(target, Response):
+        return target
+    return _render_contact(request, target)
+
+
+@router.post(CONTACT_EMERGENCY_URL)
+async def emergency_contact_submit(request: Request) -> Response:
+    """Store the contact details against the emergency already stored, then back to the
+    emergency screen."""
+    target = _emergency_contact_target(request)
+    if isinstance(target, Response):
+        return target
+    return await _contact_submit(request, target, EMERGENCY_URL + "?contact=saved")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from backpath.store import default_database_url
+from backpath.store.identity import IdentityKeyring, load_identity_key, old_identity_keys
 
 SECRET_KEY_ENV = "BACKPATH_SECRET_KEY"
 SECURE_COOKIES_ENV = "BACKPATH_SECURE_COOKIES"
@@ -75,6 +77,11 @@ class Settings:
     api_anonymous_posts_per_window: int = 10
     api_anonymous_window: timedelta = timedelta(minutes=1)
     idempotency_key_lifetime: timedelta = timedelta(hours=24)
+    # Patient identity and contact (docs/security.md, "Patient identity"): the Fernet key
+    # that encrypts and indexes (None: ``<data_dir>/identity_key``, made on first use) and
+    # earlier keys that still decrypt and are still searched until ``reencrypt`` has run.
+    identity_key: str | None = field(default=None, repr=False)
+    identity_keys_old: tuple[str, ...] = field(default=(), repr=False)
 
 
 def check_public_url(value: str | None) -> str | None:
@@ -144,6 +151,8 @@ def settings_from_env(
         api_anonymous_posts=os.environ.get(API_ANONYMOUS_POSTS_ENV, "0") == "1",
         api_anonymous_posts_per_window=_env_int(API_ANONYMOUS_PER_MINUTE_ENV, 10),
         idempotency_key_lifetime=timedelta(hours=_env_int(IDEMPOTENCY_HOURS_ENV, 24)),
+        identity_key=load_identity_key(folder),
+        identity_keys_old=old_identity_keys(),
     )
 
 
@@ -155,3 +164,15 @@ def _env_int(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
     return int(raw)
+
+
+@lru_cache(maxsize=8)
+def _keyring(current: str, old: tuple[str, ...]) -> IdentityKeyring:
+    return IdentityKeyring(current, old)
+
+
+def identity_keyring(settings: Settings) -> IdentityKeyring:
+    """The keys that encrypt, decrypt and search patient identities under ``settings``
+    (``BACKPATH_IDENTITY_KEY`` or the key file in the data folder, then the old keys)."""
+    current = settings.identity_key or load_identity_key(settings.data_dir)
+    return _keyring(current, settings.identity_keys_old)

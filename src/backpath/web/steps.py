@@ -101,7 +101,7 @@ def build_page(
 
             question = Question(finding, _control(finding))
         # Asked because the planner chose it: shown without its section's ask_if.
-        shown.append(Question(question.finding, question.control))
+        shown.append(question.plain())
     first = steps[0].codes[0] if steps else ""
     section = next(
         (s for s in kb.sections if any(q.code == first for q in s.questions)),

@@ -1,0 +1,420 @@
+"""Screen a file of intakes with the compiled SQL: read, validate, decide, summarise, write.
+
+The engine reads the file itself (DuckDB's ``read_csv``/``read_parquet``, or Spark's
+readers), validates every value in SQL (``staging``), runs the compiled triage query
+(``compile``) and writes the screened rows to a Parquet file in a private work folder,
+streaming: memory does not grow with the number of rows. The summary is one SQL aggregate
+over that file, and the output (CSV, JSON Lines or Parquet) is one ``COPY`` from it.
+
+Only JSON Lines rows with a narrative or instruments go through Python (``narrative``):
+they are fetched in batches, prepared by the same step as ``assess`` and joined back
+before the triage query runs, so every row is decided by the same SQL.
+
+Line numbers: for JSON Lines the file's line; for CSV the record number plus one (the
+header), which is the line unless a quoted cell spans lines; for Parquet the row number.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from backpath.kb import KnowledgeBase
+from backpath.screening.compile import screening_columns, triage_sql
+from backpath.screening.narrative import prepared_rows, write_prepared
+from backpath.screening.staging import (
+    DUCKDB,
+    ERROR_COLUMN,
+    KEY_COLUMN,
+    LINE_COLUMN,
+    ScreeningInputError,
+    check_header,
+    jsonl_staging_sql,
+    staging_sql,
+)
+from backpath.screening.summary import ScreeningSummary, summary_sql
+from backpath.vocabulary import FindingType
+
+INPUT_FORMATS = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+}
+OUTPUT_FORMATS = INPUT_FORMATS
+ENGINES = ("duckdb", "spark")
+ERROR_SAMPLE = 200
+"""Most error rows kept in memory for the terminal; every one is in the error count."""
+
+Progress = Callable[[float, float], None]
+"""Called with (fraction done, rows done so far - estimated while the query runs)."""
+
+_INTEGER_TYPES = {
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+    "HUGEINT", "INT8", "INT16", "INT32", "INT64",
+}  # fmt: skip
+_BATCH = 512
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def input_format(path: Path) -> str:
+    """``csv``, ``jsonl`` or ``parquet`` from the file name; ``ScreeningInputError`` otherwise."""
+    fmt = INPUT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ScreeningInputError(
+            "", f"{path.name}: unknown input format; use .csv, .jsonl/.ndjson or .parquet"
+        )
+    return fmt
+
+
+@dataclass
+class ScreenRun:
+    """What a run produced: the summary, the first error rows and the timing."""
+
+    summary: ScreeningSummary
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    python_rows: int = 0
+
+
+class Screening:
+    """One screening run: a DuckDB connection and a private work folder (``with`` block).
+
+    ``engine="spark"`` runs validation and triage in Spark (``master``, e.g. ``local[2]``
+    or a cluster URL) and uses DuckDB only to summarise and write the results.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        engine: str = "duckdb",
+        master: str = "local[2]",
+        progress: Progress | None = None,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        import duckdb
+
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}")
+        self.kb = kb
+        self.engine = engine
+        self.master = master
+        self.progress = progress
+        self.folder = Path(tempfile.mkdtemp(prefix="backpath-screen-"))
+        self.results = self.folder / "results.parquet"
+        self.con = duckdb.connect()
+        self.con.execute(f"SET temp_directory = {_literal(str(self.folder / 'spill'))}")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
+
+    def __enter__(self) -> Screening:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection and remove the work folder."""
+        self.con.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # --- reading --------------------------------------------------------------------
+
+    def _csv_header(self, source: Path) -> list[str]:
+        row = self.con.execute(
+            f"SELECT * FROM read_csv({_literal(str(source))}, header = false, "
+            "all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+            "null_padding = true) LIMIT 1"
+        ).fetchone()
+        return [] if row is None else [("" if v is None else str(v)).strip() for v in row]
+
+    def _columns(self, source: Path, fmt: str) -> list[tuple[str, bool]]:
+        """The file's columns (checked: none unknown, none twice), each with ``True`` when
+        the file stores it with the finding's own SQL type (Parquet)."""
+        if fmt == "csv":
+            names = self._csv_header(source)
+            check_header(self.kb, names)
+            return [(name, False) for name in names]
+        described = self.con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({_literal(str(source))})"
+        ).fetchall()
+        check_header(self.kb, [str(row[0]) for row in described])
+        columns: list[tuple[str, bool]] = []
+        for name, sql_type in ((str(r[0]), str(r[1]).upper()) for r in described):
+            finding = self.kb.findings.get(name)
+            typed = finding is not None and (
+                (finding.type is FindingType.BOOLEAN and sql_type == "BOOLEAN")
+                or (finding.type is FindingType.INTEGER and sql_type in _INTEGER_TYPES)
+            )
+            columns.append((name, typed))
+        return columns
+
+    def _stage_table(self, source: Path, fmt: str, columns: list[tuple[str, bool]]) -> str:
+        """Create the ``source_rows`` view over the file; return the staging SQL."""
+        if fmt == "csv":
+            spec = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name, _ in columns)
+            self.con.execute(
+                # No line number here: a window would make the whole query single-threaded.
+                # Rows stay in file order, so the line is the result's position (``run``).
+                "CREATE VIEW source_rows AS SELECT CAST(NULL AS BIGINT) AS __line, * FROM "
+                f"read_csv({_literal(str(source))}, header = true, delim = ',', quote = '\"', "
+                f"escape = '\"', columns = {{{spec}}}, auto_detect = false, store_rejects = true)"
+            )
+        else:
+            self.con.execute(
+                "CREATE VIEW source_rows AS SELECT file_row_number + 1 AS __line, "
+                f"* EXCLUDE (file_row_number) FROM read_parquet({_literal(str(source))}, "
+                "file_row_number = true)"
+            )
+        return staging_sql(self.kb, columns, DUCKDB)
+
+    def _stage_jsonl(self, source: Path) -> tuple[str, int]:
+        self.con.execute(
+            "CREATE VIEW source_lines AS SELECT row_number() OVER () AS __line, line FROM "
+            f"read_csv({_literal(str(source))}, columns = {{'line': 'VARCHAR'}}, header = false,"
+            " delim = '\x01', quote = '', escape = '', auto_detect = false, "
+            "strict_mode = false, null_padding = true)"
+        )
+        self.con.execute(f"CREATE TABLE staged AS {jsonl_staging_sql(self.kb)}")
+        # Rows with a narrative or instruments: prepared in Python, then joined back.
+        prepared = self.folder / "prepared.jsonl"
+        cursor = self.con.execute(
+            "SELECT __line, line FROM staged WHERE __python AND __error IS NULL ORDER BY __line"
+        )
+
+        def batches() -> Iterator[tuple[int, str]]:
+            while True:
+                chunk = cursor.fetchmany(_BATCH)
+                if not chunk:
+                    return
+                for number, line in chunk:
+                    yield int(number), str(line)
+
+        count = write_prepared(prepared_rows(batches(), self.kb), str(prepared))
+        columns = [
+            (LINE_COLUMN, "BIGINT"),
+            (KEY_COLUMN, "VARCHAR"),
+            *screening_columns(self.kb),
+            ("unsure_codes", "VARCHAR"),
+            ("narrative_unclear", "BOOLEAN"),
+            ("danger_words", "BOOLEAN"),
+            (ERROR_COLUMN, "VARCHAR"),
+        ]
+        names = ", ".join(name for name, _ in columns)
+        if count:
+            spec = ", ".join(f"{_literal(n)}: {_literal(t)}" for n, t in columns)
+            python_rows = (
+                f"SELECT {names} FROM read_json({_literal(str(prepared))}, "
+                f"format = 'newline_delimited', columns = {{{spec}}})"
+            )
+            sql = (
+                f"SELECT {names} FROM staged WHERE NOT __python OR __error IS NOT NULL "
+                f"UNION ALL {python_rows}"
+            )
+        else:
+            sql = f"SELECT {names} FROM staged"
+        return sql, count
+
+    def _estimate_rows(self, source: Path, fmt: str) -> float:
+        if fmt == "parquet":
+            row = self.con.execute(
+                f"SELECT count(*) FROM read_parquet({_literal(str(source))})"
+            ).fetchone()
+            return float(row[0]) if row else 0.0
+        size = source.stat().st_size
+        with source.open("rb") as handle:
+            head = handle.read(1 << 20)
+        lines = max(head.count(b"\n"), 1)
+        return size / (len(head) / lines) if head else 0.0
+
+    # --- running --------------------------------------------------------------------
+
+    def _execute(self, sql: str, estimate: float) -> None:
+        """Run one statement; report progress from DuckDB's own counter meanwhile."""
+        if self.progress is None:
+            self.con.execute(sql)
+            return
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self.con.execute(sql)
+            except BaseException as exc:
+                failure.append(exc)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.25)
+            done = self.con.query_progress()
+            if done >= 0:
+                self.progress(done / 100.0, estimate * done / 100.0)
+        if failure:
+            raise failure[0]
+
+    def run(self, source: Path) -> ScreenRun:
+        """Validate and screen ``source``; keep the screened rows for ``write``/``report``."""
+        started = time.perf_counter()
+        fmt = input_format(source)
+        if not source.exists():
+            raise ScreeningInputError("", f"{source}: no such file")
+        if source.stat().st_size == 0 or (
+            fmt != "parquet"
+            and not source.read_bytes()[:4096].lstrip(b"\xef\xbb\xbf").strip()
+            and source.stat().st_size <= 4096
+        ):
+            raise ScreeningInputError("", f"{source.name}: the file is empty")
+        estimate = self._estimate_rows(source, fmt)
+        python_rows = 0
+        out = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        if self.engine == "spark":
+            from backpath.screening.spark import spark_screen
+
+            if fmt == "jsonl":
+                raise ScreeningInputError(
+                    "", "the Spark engine reads CSV and Parquet; use --engine duckdb for JSON Lines"
+                )
+            spark_dir = self.folder / "spark"
+            spark_screen(self.kb, source, fmt, self._columns(source, fmt), spark_dir, self.master)
+            self._execute(
+                f"COPY (SELECT * FROM read_parquet({_literal(str(spark_dir / '*.parquet'))}) "
+                f"ORDER BY {LINE_COLUMN}) TO {_literal(str(self.results))} {out}",
+                estimate,
+            )
+        else:
+            if fmt in ("csv", "parquet"):
+                staged = self._stage_table(source, fmt, self._columns(source, fmt))
+            else:
+                staged, python_rows = self._stage_jsonl(source)
+            self.con.execute(f"CREATE VIEW screen_input AS {staged}")
+            query = triage_sql(
+                self.kb,
+                table="screen_input",
+                passthrough=[LINE_COLUMN, "age", ERROR_COLUMN],
+                order_by_key=False,
+            )
+            order = f" ORDER BY {LINE_COLUMN}" if python_rows else ""
+            self._execute(
+                f"COPY (SELECT * FROM ({query}) AS screened{order}) "
+                f"TO {_literal(str(self.results))} {out}",
+                estimate,
+            )
+        # A CSV row's line is its position among the results plus one (the header).
+        self.con.execute(
+            "CREATE VIEW results AS SELECT * EXCLUDE (file_row_number) REPLACE ("
+            f"COALESCE({LINE_COLUMN}, file_row_number + 2) AS {LINE_COLUMN}, "
+            f"COALESCE({KEY_COLUMN}, CAST(file_row_number + 2 AS VARCHAR)) AS {KEY_COLUMN}) "
+            f"FROM read_parquet({_literal(str(self.results))}, "
+            "file_row_number = true)"
+        )
+        errors = self._errors()
+        sql, names = summary_sql(self.kb, "results")
+        groups = self.con.execute(sql).fetchall()
+        count = self.con.execute(
+            f"SELECT count(*) FROM results WHERE {ERROR_COLUMN} IS NOT NULL"
+        ).fetchone()
+        rejected = len([e for e in errors if e[1].startswith("CSV")])
+        summary = ScreeningSummary.from_groups(
+            groups, names, errors=int(count[0] if count else 0) + rejected
+        )
+        if self.progress is not None:
+            self.progress(1.0, float(summary.rows + summary.errors))
+        return ScreenRun(summary, errors, time.perf_counter() - started, python_rows)
+
+    def _errors(self) -> list[tuple[int, str]]:
+        rows = self.con.execute(
+            f"SELECT {LINE_COLUMN}, {ERROR_COLUMN} FROM results WHERE {ERROR_COLUMN} IS NOT NULL"
+            f" ORDER BY {LINE_COLUMN} LIMIT {ERROR_SAMPLE}"
+        ).fetchall()
+        errors = [(int(line), str(message)) for line, message in rows]
+        import duckdb
+
+        try:
+            rejects = self.con.execute(
+                "SELECT line, error_message FROM reject_errors ORDER BY line"
+            ).fetchall()
+        except duckdb.CatalogException:  # the reject table exists only after a CSV scan
+            rejects = []
+        for line, message in rejects:
+            first = str(message).splitlines()[0] if message else "unreadable row"
+            errors.append((int(line), f"CSV: {first}"))
+        errors.sort()
+        return errors
+
+    # --- writing --------------------------------------------------------------------
+
+    def output_query(self, fmt: str) -> str:
+        """The screened rows as written: lists in JSON Lines/Parquet, words in CSV."""
+        where = f"WHERE {ERROR_COLUMN} IS NULL"
+        if fmt == "csv":
+            return f"SELECT row_id, urgency, fired_rules, concerns, complete FROM results {where}"
+
+        def words(column: str) -> str:
+            return (
+                f"CASE WHEN {column} = '' THEN CAST([] AS VARCHAR[]) "
+                f"ELSE string_split({column}, ' ') END AS {column}"
+            )
+
+        return (
+            f"SELECT row_id, urgency, {words('fired_rules')}, {words('concerns')}, complete "
+            f"FROM results {where}"
+        )
+
+    def write(self, output: Path | None, stream: TextIO | None = None) -> None:
+        """Write the screened rows to ``output`` (format from its suffix) or, as CSV, to
+        ``stream`` (standard output by default)."""
+        if output is None:
+            handle = stream or sys.stdout
+            writer = csv.writer(handle, lineterminator="\n")
+            cursor = self.con.execute(self.output_query("csv"))
+            writer.writerow([d[0] for d in cursor.description or ()])
+            while True:
+                chunk = cursor.fetchmany(10_000)
+                if not chunk:
+                    break
+                writer.writerows(
+                    [(r[0], r[1], r[2], r[3], "true" if r[4] else "false") for r in chunk]
+                )
+            return
+        fmt = OUTPUT_FORMATS.get(output.suffix.lower())
+        if fmt is None:
+            raise ScreeningInputError(
+                "", f"{output.name}: unknown output format; use .csv, .jsonl or .parquet"
+            )
+        options = {
+            "csv": "(FORMAT csv, HEADER true)",
+            "jsonl": "(FORMAT json)",
+            "parquet": "(FORMAT parquet, COMPRESSION zstd)",
+        }[fmt]
+        partial = output.with_name(output.name + ".partial")
+        self.con.execute(f"COPY ({self.output_query(fmt)}) TO {_literal(str(partial))} {options}")
+        os.replace(partial, output)
+
+    def rows(self, where: str = "TRUE", limit: int | None = None) -> list[dict[str, Any]]:
+        """Screened rows as dicts (for reports and tests), in input order."""
+        sql = (
+            "SELECT __line, row_id, age, urgency, concerns, fired_rules, complete FROM results "
+            f"WHERE {ERROR_COLUMN} IS NULL AND ({where}) ORDER BY __line"
+            + (f" LIMIT {int(limit)}" if limit is not None else "")
+        )
+        cursor = self.con.execute(sql)
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
