@@ -145,7 +145,8 @@ def test_rotation_keeps_old_rows_readable_and_findable_then_reencrypts(store: St
     only_new = IdentityKeyring(KEY_B)
     with store.session() as db:
         row = identity_of(db, assessment_id)
-        assert row is not None and row.key_id == only_new.current_key_id
+        assert row is not None
+        assert row.key_id == only_new.current_key_id
         assert only_new.decrypt(row.ciphertext, assessment_id) == _contact()
         hits = search_assessments(db, only_new, "Garcia Lopez", date(1980, 3, 27))
         assert [row.id for row in hits] == [assessment_id]
@@ -166,7 +167,9 @@ def test_reencrypt_stops_and_changes_nothing_when_a_key_is_missing(store: Store)
         assert IdentityKeyring(KEY_A).decrypt(row.ciphertext, assessment_id) == _contact()
 
 
-def test_key_file_is_made_once_with_mode_0600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_file_is_made_once_with_mode_0600(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without the variable, a key is made in the data folder on first use and reused."""
     monkeypatch.delenv("BACKPATH_IDENTITY_KEY", raising=False)
     first = load_identity_key(tmp_path)

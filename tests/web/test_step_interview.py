@@ -214,3 +214,17 @@ def test_no_more_questions_offered_on_an_emergency_result(client: TestClient) ->
     person.emergency("finish")
     assert urgency_of(person.page.text) == ["emergency"]
     assert "/more" not in person.page.text
+
+
+def test_switching_language_keeps_the_answers_on_the_page(client: TestClient) -> None:
+    """The header's language button belongs to the page's form: the page comes back in
+    Spanish with what was entered."""
+    person = _steps_patient(client)
+    data = _fill(person, {"age": "52"})
+    data["list-danger_signs"] = ["_none"]
+    form = {**data, "csrf_token": person.csrf, "_shown": person.shown(), "nav": "language"}
+    person.page = client.post("/intake/step", data={**form, "lang": "es"})
+    assert str(person.page.url).endswith("/intake/step")
+    assert 'lang="es"' in person.page.text
+    assert 'value="52"' in person.page.text
+    assert 'value="_none" data-exclusive checked' in person.page.text

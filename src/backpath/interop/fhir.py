@@ -277,8 +277,7 @@ def _instrument_copyright(entries: Sequence[QuestionnaireInstrument]) -> str:
             else "backpath's own paraphrase, not the official wording"
         )
         parts.append(
-            f"{instrument.name} - licence holder: {instrument.licence.holder}; "
-            f"wording: {wording}."
+            f"{instrument.name} - licence holder: {instrument.licence.holder}; wording: {wording}."
         )
     return " ".join(parts)
 

@@ -1272,13 +1272,14 @@ def _self_care_leaks(
 
 def _extension_problems() -> list[str]:
     """Problems reported by knowledge that other packages own (instruments, NLP lexicon,
-    handouts, terminology maps)."""
+    handouts, terminology maps, the FHIR Questionnaire's instrument codes)."""
     found: list[str] = []
     for module_name, function_name in (
         ("backpath.instruments", "validate_instruments"),
         ("backpath.nlp", "validate_nlp_knowledge"),
         ("backpath.education", "validate_handout_knowledge"),
         ("backpath.interop", "validate_terminology"),
+        ("backpath.interop.fhir", "validate_questionnaire_instruments"),
     ):
         try:
             module = __import__(module_name, fromlist=[function_name])
