@@ -911,6 +911,64 @@ def _feedback_items(document: Any) -> list[dict[str, Any]]:
     return items
 
 
+_CDS_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["field", "message"],
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+_CDS_ERRORS = {
+    400: "The body is not a CDS Hooks request, or a field is wrong (`field` names it).",
+    401: "A JWT is required or was refused (field `Authorization`).",
+    404: "No such card or service.",
+    412: "Data the service needs is neither in the prefetch nor on the FHIR server.",
+    413: "The body is larger than the limit.",
+}
+
+
+def _cds_openapi(body: str, answer: str, codes: tuple[int, ...]) -> dict[str, Any]:
+    """The OpenAPI description of a CDS Hooks POST: its JSON body and every answer it can
+    give (a 200 and the errors in the ``{"error": {"field", "message"}}`` shape)."""
+    json_body = {"schema": {"type": "object", "description": body}}
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {
+            "description": answer,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+    for code in codes:
+        responses[code] = {
+            "description": _CDS_ERRORS[code],
+            "content": {"application/json": {"schema": _CDS_ERROR_SCHEMA}},
+        }
+    return {
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": json_body, "application/fhir+json": json_body},
+            }
+        },
+        "responses": responses,
+    }
+
+
+_SERVICE_DOC = _cds_openapi(
+    "A CDS Hooks request: hook, hookInstance, context, prefetch (CDS Hooks 2.0).",
+    '`{"cards": [...]}`',
+    (400, 401, 412, 413),
+)
+_FEEDBACK_DOC = _cds_openapi(
+    '`{"feedback": [{"card": uuid, "outcome": "accepted"|"overridden", ...}]}`',
+    '`{"stored": n}`',
+    (400, 401, 404, 413),
+)
+
+
 def build_cds_router(
     kb: KnowledgeBase,
     max_narrative_chars: int,
@@ -958,7 +1016,10 @@ def build_cds_router(
         return json_response(discovery(terminology))
 
     @router.post(
-        f"/{SERVICE_ID}", summary="CDS Hooks service: back pain triage", response_class=Response
+        f"/{SERVICE_ID}",
+        summary="CDS Hooks service: back pain triage",
+        response_class=Response,
+        **_SERVICE_DOC,
     )
     async def call_service(request: Request) -> Response:
         """A CDS Hooks request in; ``{"cards": [...]}`` out."""
@@ -1051,6 +1112,7 @@ def build_cds_router(
             methods=["POST"],
             summary=f"CDS Hooks service: lumbar imaging appropriateness ({hook})",
             response_class=Response,
+            **_SERVICE_DOC,
         )
 
     for order_service, order_hook in ORDER_HOOKS.items():
@@ -1107,6 +1169,7 @@ def build_cds_router(
             methods=["POST"],
             summary="CDS Hooks feedback on a card",
             response_class=Response,
+            **_FEEDBACK_DOC,
         )
 
     @router.post("/{service_id}", include_in_schema=False, response_class=Response)

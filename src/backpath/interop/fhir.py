@@ -1209,10 +1209,35 @@ def build_fhir_router(
             return not_acceptable()
         return fhir_response(definition)
 
+    outcome = {"schema": {"type": "object", "description": "an OperationOutcome"}}
+    fhir_body = {"schema": {"type": "object", "description": "QuestionnaireResponse or Parameters"}}
+
     @router.post(
         "/QuestionnaireResponse/$triage",
         summary="Triage a FHIR QuestionnaireResponse; returns a Bundle",
         response_class=Response,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {FHIR_JSON: fhir_body, "application/json": fhir_body},
+            }
+        },
+        responses={
+            200: {
+                "description": "a Bundle (RiskAssessment and Observations)",
+                "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+            },
+            **{
+                code: {"description": text, "content": {FHIR_JSON: outcome}}
+                for code, text in (
+                    (400, "the body is not a usable QuestionnaireResponse (OperationOutcome)"),
+                    (406, "the client accepts no JSON"),
+                    (413, "the body is larger than the limit"),
+                    (415, "the body is not JSON"),
+                    (422, "an answer is not valid (OperationOutcome naming the item)"),
+                )
+            },
+        },
     )
     async def triage_response(request: Request) -> Response:
         """QuestionnaireResponse (or Parameters) in; Bundle (RiskAssessment + Observations)
