@@ -228,3 +228,19 @@ def test_switching_language_keeps_the_answers_on_the_page(client: TestClient) ->
     assert 'lang="es"' in person.page.text
     assert 'value="52"' in person.page.text
     assert 'value="_none" data-exclusive checked' in person.page.text
+
+
+def test_a_follow_up_page_says_why_it_is_asked(client: TestClient, kb: KnowledgeBase) -> None:
+    """Ticking a bladder sign brings its follow-up (how many days) on the next page, which
+    says it follows from the last page's answers."""
+    person = _steps_patient(client)
+    person.submit(_fill(person, {"age": "45"}))
+    person.submit(_fill(person, {"list-bladder_bowel_saddle": ["bilateral_leg_symptoms"]}))
+    for _ in range(4):
+        if person.on_emergency_screen():
+            person.emergency("continue")
+        if "cauda_equina_symptoms_days" in person.shown():
+            break
+        person.submit(_fill(person, {}))
+    assert "cauda_equina_symptoms_days" in person.shown()
+    assert 'id="follow-ups"' in person.page.text

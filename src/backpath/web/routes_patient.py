@@ -802,6 +802,11 @@ def _render_step(
         error_list=errors,
         marks=marks,
         more=more,
+        follow_ups=[
+            words.question(q.finding) if isinstance(q, Question) else q.text
+            for q, step in zip(page.questions, page.steps, strict=True)
+            if step.ask_if is not None
+        ],
         number=len(state.history) + 1,
         can_go_back=bool(state.history),
         form_url=STEP_URL,
