@@ -98,9 +98,14 @@ class Intake:
                 )
         answers: dict[str, FindingValue] = {}
         unsure: set[str] = set()
+        findings = kb.findings
+        boolean = FindingType.BOOLEAN
         for code, value in merged.items():
+            finding = findings.get(code)
+            if finding is not None and value.__class__ is bool and finding.type is boolean:
+                answers[code] = value  # the common case: a yes/no answer to a yes/no question
+                continue
             where = f"answers.{code}" if code in raw_answers else code
-            finding = kb.findings.get(code)
             if finding is None:
                 raise IntakeError(where, "unknown finding code")
             if value is None:
@@ -168,6 +173,8 @@ class Intake:
 
 def _check_instruments(instruments: Mapping[str, Any]) -> None:
     """Score each administration once so that a bad answer is reported at validation."""
+    if not instruments:
+        return
     from backpath.errors import ScoringError
     from backpath.instruments import score
 

@@ -158,6 +158,65 @@ def _too_deep(text: str, max_depth: int) -> str | None:
     return path
 
 
+# Escapes that may decode to a NUL or a lone surrogate (an escaped surrogate pair is
+# harmless and also matches: that only costs the careful path, which then decides).
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _CarefulPathError(Exception):
+    """The quick decoding met something only the careful path may judge."""
+
+
+def _pairs_quick(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _CarefulPathError
+    return result
+
+
+def _parse_int_quick(text: str) -> int:
+    if len(text) - (text[0] == "-") > MAX_INT_DIGITS:
+        raise _CarefulPathError
+    return int(text)
+
+
+def _parse_float_quick(text: str) -> float:
+    value = _parse_float(text)
+    if isinstance(value, _Rejected):
+        raise _CarefulPathError
+    return value
+
+
+def _parse_constant_quick(name: str) -> float:
+    raise _CarefulPathError
+
+
+def _quick(text: str, max_depth: int) -> Any:
+    """The document when it plainly needs no refusal, else ``_CarefulPathError`` (raised):
+    no more brackets than ``max_depth`` (so it cannot be nested too deeply), no NUL byte or
+    surrogate written or escaped, no repeated key, no unusable number, and valid JSON. The
+    document is the one the careful path gives; anything else goes to the careful path,
+    which says what is wrong."""
+    if (
+        text.count("{") + text.count("[") > max_depth
+        or "\x00" in text
+        or ("\\u" in text and _SUSPECT_ESCAPE.search(text))
+        or (not text.isascii() and _SURROGATE.search(text))
+    ):
+        raise _CarefulPathError
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_pairs_quick,
+            parse_int=_parse_int_quick,
+            parse_float=_parse_float_quick,
+            parse_constant=_parse_constant_quick,
+        )
+    except (ValueError, RecursionError):
+        raise _CarefulPathError from None
+
+
 def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH) -> Any:
     """Decode one JSON document, or raise ``IntakeError`` naming where it is unusable.
 
@@ -174,6 +233,10 @@ def loads(data: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH) -> Any:
         text = data
     if text.startswith("\ufeff"):
         raise JSONSyntaxError("starts with a byte order mark; send plain UTF-8 JSON")
+    try:
+        return _quick(text, max_depth)
+    except _CarefulPathError:
+        pass
     deep = _too_deep(text, max_depth)
     if deep is not None:
         raise IntakeError(deep, f"nested too deeply; the limit is {max_depth} levels")

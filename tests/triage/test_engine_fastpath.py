@@ -333,6 +333,17 @@ def test_an_assessment_is_built_with_every_field(kb: KnowledgeBase) -> None:
         result.urgency = Urgency.EMERGENCY  # type: ignore[misc]
 
 
+def test_assess_gives_every_field_and_nothing_else(kb: KnowledgeBase) -> None:
+    """``assess`` builds its result without the checking constructor: it still sets every
+    field (plus the shared facts its cached properties would find), and nothing else."""
+    facts = {"_open_facts", "_fired_facts", "_cited_key"}
+    for intake, findings in _variants(kb, 20, seed=5):
+        result = assess(intake, kb, narrative_findings=findings)
+        assert set(vars(result)) == set(engine._ASSESSMENT_FIELDS) | facts
+        values = {name: getattr(result, name) for name in engine._ASSESSMENT_FIELDS}
+        assert Assessment(**values) == result
+
+
 def test_unresolved_rules_are_shared_and_unchanged(kb: KnowledgeBase) -> None:
     """Two results with the same open rule and the same questions share one
     ``UnresolvedRule``, equal to one built directly."""
@@ -342,6 +353,31 @@ def test_unresolved_rules_are_shared_and_unchanged(kb: KnowledgeBase) -> None:
     assert all(a is b for a, b in zip(first.unresolved, second.unresolved, strict=True))
     item = first.unresolved[0]
     assert item == UnresolvedRule(item.rule, item.ask)
+
+
+def test_a_result_built_by_hand_writes_the_same_json_as_one_from_assess(
+    kb: KnowledgeBase,
+) -> None:
+    """``assess`` hands each result the facts it shares with others (open rules, fired
+    rules, cited sources); a result built field by field, which finds them on first use,
+    writes the same Result JSON, and the JSON of either stays fresh: changing one document
+    changes neither the next document nor the other result's."""
+    for intake, findings in _variants(kb, 60, seed=11):
+        made = assess(intake, kb, narrative_findings=findings)
+        values = {name: getattr(made, name) for name in engine._ASSESSMENT_FIELDS}
+        by_hand = Assessment(**values)
+        assert "_open_facts" not in vars(by_hand)
+        expected = json.dumps(made.to_json(), sort_keys=True)
+        document = by_hand.to_json()
+        assert json.dumps(document, sort_keys=True) == expected
+        for entry in document["unresolved"]:
+            entry["ask"].append("scribbled")
+        for entry in document["citations"] + document["advice"]:
+            entry["title"] = "scribbled"
+        assert json.dumps(made.to_json(), sort_keys=True) == expected
+        assert json.dumps(by_hand.to_json(), sort_keys=True) == expected
+        assert by_hand.next_questions == made.next_questions
+        assert by_hand.concerns == made.concerns
 
 
 # ---------------------------------------------------------------- YAML through libyaml

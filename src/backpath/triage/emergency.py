@@ -24,10 +24,32 @@ class EmergencyNumberError(ValueError):
     """The configured emergency number or region is not usable."""
 
 
+_SETTINGS = (
+    "BACKPATH_EMERGENCY_NUMBER",
+    "BACKPATH_EMERGENCY_REGION",
+    "BACKPATH_CLINIC_FILE",
+    "BACKPATH_CLINIC_PRESET",
+)
+_SETTINGS_BYTES = tuple(name.encode() for name in _SETTINGS)
+
+
+def _none_set() -> bool:
+    """Whether the process environment sets none of the four settings, checked in its own
+    byte-keyed table where the system has one (every emergency result asks: a miss through
+    ``os.environ.get`` raises and catches two exceptions per name). False when it cannot
+    tell, so that the settings are then read the ordinary way."""
+    data = getattr(os.environ, "_data", None)
+    if not os.supports_bytes_environ or not isinstance(data, dict):
+        return False
+    return data.keys().isdisjoint(_SETTINGS_BYTES)
+
+
 def emergency_number(kb: KnowledgeBase, environ: Mapping[str, str] | None = None) -> str:
     """The emergency number patient texts should show (see the module docstring)."""
-    env = os.environ if environ is None else environ
     numbers = kb.safety.emergency_numbers
+    if environ is None and _none_set():
+        return numbers.presets[numbers.default]
+    env = os.environ if environ is None else environ
     explicit = env.get("BACKPATH_EMERGENCY_NUMBER", "").strip()
     if explicit:
         if not explicit.isdigit():

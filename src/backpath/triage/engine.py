@@ -13,6 +13,7 @@ once per knowledge base; ``Assessment.to_json`` copies them into each new docume
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
@@ -20,6 +21,7 @@ from typing import Any
 
 from backpath.intake import Intake, NarrativeFinding
 from backpath.kb import KnowledgeBase, Rule, load_knowledge
+from backpath.triage.emergency import emergency_number
 from backpath.vocabulary import FindingType, FindingValue, Urgency
 
 
@@ -50,6 +52,13 @@ class Evidence:
             out["span"] = list(self.span) if self.span else None
             out["certainty"] = self.certainty
         return out
+
+    @cached_property
+    def _entry(self) -> dict[str, Any] | None:
+        """``to_json()`` made once, when a shallow copy of it is a new document (no list
+        in it), else None. Evidence is shared between results (see ``_Memo``)."""
+        out = self.to_json()
+        return None if any(isinstance(v, list) for v in out.values()) else out
 
 
 @dataclass(frozen=True)
@@ -159,7 +168,12 @@ class Assessment:
     @property
     def concerns(self) -> tuple[str, ...]:
         """Concerns of the fired rules, most urgent first, without repeats."""
-        return tuple(dict.fromkeys(f.rule.spec.concern._value_ for f in self.fired))
+        return self._fired_facts.concerns
+
+    @cached_property
+    def _fired_facts(self) -> _FiredFacts:
+        """What follows from the fired rules at this urgency (``assess`` fills it in)."""
+        return _memo(self.kb).fired_facts(tuple(f.rule for f in self.fired), self.urgency)
 
     @property
     def fired_ids(self) -> tuple[str, ...]:
@@ -169,12 +183,18 @@ class Assessment:
     @property
     def next_questions(self) -> tuple[str, ...]:
         """Questions that could still change the urgency, the most consequential first."""
-        urgency = self.urgency
-        codes: list[str] = []
-        for item in self.unresolved:
-            if item.rule.spec.urgency is not urgency:
-                codes.extend(item.ask)
-        return tuple(dict.fromkeys(codes))
+        return self._open_facts.next_questions
+
+    @cached_property
+    def _open_facts(self) -> _OpenFacts:
+        """What follows from the open rules at this urgency (``assess`` fills it in; an
+        assessment built otherwise finds or makes it on first use)."""
+        return _memo(self.kb).open_facts(self.unresolved, self.urgency)
+
+    @cached_property
+    def _cited_key(self) -> tuple[tuple[str, ...], ...]:
+        """What names the cited sources: the fired rules' ids and the chosen texts."""
+        return (self._fired_facts.rule_ids, self.advice, self.next_steps, self.safety_net)
 
     def citations(self) -> list[dict[str, Any]]:
         """Every source cited by the fired rules and the chosen texts, in order."""
@@ -187,18 +207,19 @@ class Assessment:
         """The first instruction of an emergency result, with the emergency number filled in."""
         if self.first_instruction is None:
             return None
-        from backpath.triage.emergency import emergency_number
-
         number = number or emergency_number(self.kb)
-        instruction = self.kb.instructions[self.first_instruction]
-        key = f"instruction.{instruction.id}"
-        text = self.kb.text(key, self.language, instruction.text)
-        return {
-            "id": instruction.id,
-            "text": text.format(emergency_number=number),
-            "clinician": instruction.clinician,
-            "emergency_number": number,
-        }
+        key = ("instruction", self.first_instruction, self.language, number)
+        made = self.kb.fragments.get(key)
+        if made is None:
+            instruction = self.kb.instructions[self.first_instruction]
+            text = self.kb.text(f"instruction.{instruction.id}", self.language, instruction.text)
+            made = self.kb.fragments[key] = {
+                "id": instruction.id,
+                "text": text.format(emergency_number=number),
+                "clinician": instruction.clinician,
+                "emergency_number": number,
+            }
+        return dict(made)
 
     def to_json(self) -> dict[str, Any]:
         """The public Result JSON (DESIGN.md): a new document the caller may change."""
@@ -219,15 +240,13 @@ class Assessment:
         """The Result JSON; ``fresh``: every list and object in it is new (see ``encode``)."""
         kb, lang = self.kb, self.language
         words = _wording(kb, lang)
-        fired_static = words.fired
-        unresolved_static = words.unresolved
+        open_facts = self._open_facts
         evidence_json = Evidence.to_json
-        block = words.block
-        cited = words.citations(
-            tuple(f.rule.spec.id for f in self.fired), self.advice, self.next_steps, self.safety_net
-        )
+        blocks = words.blocks
+        fired_facts = self._fired_facts
+        cited = words.cited(self._cited_key)
         if fresh:
-            copy: Callable[[Any], Any] = dict
+            copy: Callable[[Any], Any] = dict.copy
             listed: Callable[[Any], Any] = list
         else:
             copy = listed = _same
@@ -238,24 +257,25 @@ class Assessment:
             "next_step": _next_step_json()(self),
             "first_instruction": self.instruction_json(),
             "urgency_text": copy(words.urgency_text[self.urgency]),
-            "concerns": listed(self.concerns),
+            "concerns": listed(fired_facts.concerns),
             "fired_rules": [
                 {
-                    **(static := fired_static(f.rule)),
-                    "because": [evidence_json(e) for e in f.because],
+                    **static,
+                    "because": [
+                        evidence_json(e) if (entry := e._entry) is None else {**entry}
+                        for e in f.because
+                    ],
                     "sources": listed(static["sources"]),
                 }
-                for f in self.fired
+                for static, f in zip(fired_facts.entries(words), self.fired, strict=True)
             ],
-            "unresolved": (
-                [{**unresolved_static(u.rule), "ask": list(u.ask)} for u in self.unresolved]
-                if fresh
-                else [u._entry for u in self.unresolved]
+            "unresolved": list(
+                map(_copy_unresolved, open_facts.entries) if fresh else open_facts.entries
             ),
-            "next_questions": listed(self.next_questions),
-            "advice": [copy(block(block_id)) for block_id in self.advice],
-            "next_steps": [copy(block(block_id)) for block_id in self.next_steps],
-            "safety_net": [copy(block(block_id)) for block_id in self.safety_net],
+            "next_questions": listed(open_facts.next_questions),
+            "advice": list(map(copy, blocks(self.advice))),
+            "next_steps": list(map(copy, blocks(self.next_steps))),
+            "safety_net": list(map(copy, blocks(self.safety_net))),
             "conflicts": [c.to_json() for c in self.conflicts],
             "unsure": listed(self.unsure),
             "unasked": listed(self.unasked),
@@ -266,11 +286,18 @@ class Assessment:
                     e.to_json() for e in self.evidence.values() if e.source == "narrative"
                 ],
             },
-            "citations": [copy(citation) for citation in cited],
+            "citations": list(map(copy, cited)),
             "language": lang,
             "knowledge_base": {"version": kb.version, "sha256": kb.sha256},
             **self.extras,
         }
+
+
+def _copy_unresolved(entry: dict[str, Any]) -> dict[str, Any]:
+    """A new copy of a shared ``unresolved`` entry (its ``ask`` list too)."""
+    out = entry.copy()
+    out["ask"] = out["ask"][:]
+    return out
 
 
 def _same(value: Any) -> Any:
@@ -309,8 +336,8 @@ class _Wording:
         self._meta_rules = {rule.id: rule for rule in kb.meta_rules}
         self._cited: dict[tuple[tuple[str, ...], ...], tuple[dict[str, Any], ...]] = {}
         self._fired: dict[str, dict[str, Any]] = {}
-        self._unresolved: dict[str, dict[str, Any]] = {}
         self._blocks: dict[str, dict[str, Any]] = {}
+        self._block_lists: dict[tuple[str, ...], tuple[dict[str, Any], ...]] = {}
         self._citations: dict[str, dict[str, Any]] = {}
 
     def fired(self, rule: Rule) -> dict[str, Any]:
@@ -329,17 +356,13 @@ class _Wording:
             }
         return found
 
-    def unresolved(self, rule: Rule) -> dict[str, Any]:
-        """An unresolved rule's entry without its ``ask`` (clinician words: English)."""
-        found = self._unresolved.get(rule.spec.id)
+    def blocks(self, block_ids: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+        """``block`` of each id (the same few lists recur, so each is looked up once)."""
+        found = self._block_lists.get(block_ids)
         if found is None:
-            spec = rule.spec
-            found = self._unresolved[spec.id] = {
-                "id": spec.id,
-                "title": spec.title,
-                "urgency": spec.urgency._value_,
-                "concern": spec.concern._value_,
-            }
+            if len(self._block_lists) >= _MEMO_LIMIT:
+                self._block_lists.clear()
+            found = self._block_lists[block_ids] = tuple(map(self.block, block_ids))
         return found
 
     def block(self, block_id: str) -> dict[str, Any]:
@@ -365,9 +388,13 @@ class _Wording:
     ) -> tuple[dict[str, Any], ...]:
         """The sources cited by these fired rules and texts, in order, without repeats (the
         same few combinations recur, so each list is built once)."""
-        key = (rule_ids, advice, next_steps, safety_net)
+        return self.cited((rule_ids, advice, next_steps, safety_net))
+
+    def cited(self, key: tuple[tuple[str, ...], ...]) -> tuple[dict[str, Any], ...]:
+        """``citations(*key)``."""
         found = self._cited.get(key)
         if found is None:
+            rule_ids, advice, next_steps, safety_net = key
             ids: dict[str, None] = {}
             rules = self.kb.rules_by_id
             for rule_id in rule_ids:
@@ -528,6 +555,10 @@ def prepare_answers(
     # Evidence is kept for narrative findings; a form answer's evidence is the answer itself
     # and is built only for the findings that decide a rule (see ``_evidence_for``).
     evidence: dict[str, Evidence] = {}
+    if not intake.narrative and narrative_findings is None and not intake.instruments:
+        # Form answers alone (the common case): only the implications apply.
+        implied = _apply_implications(kb, answers, evidence)
+        return PreparedAnswers(answers, evidence, implied, "none", (), {})
     conflicts: list[Conflict] = []
     status, problems = "none", ()
     if intake.narrative and narrative_findings is None:
@@ -573,13 +604,23 @@ def assess(
     reported and contributes nothing - it is never taken to mean "no red flags".
     """
     kb = kb or load_knowledge()
-    prepared = prepare_answers(intake, kb, narrative_findings, read_narrative)
-    answers, evidence, conflicts = prepared.answers, prepared.evidence, prepared.conflicts
-    status, problems, scores = (
-        prepared.narrative_status,
-        prepared.narrative_problems,
-        prepared.scores,
-    )
+    status: str
+    problems: tuple[str, ...]
+    scores: dict[str, Any]
+    if not intake.narrative and narrative_findings is None and not intake.instruments:
+        # Form answers alone: ``prepare_answers`` would only apply the implications.
+        answers: dict[str, FindingValue] = dict(intake.answers)
+        evidence: dict[str, Evidence] = {}
+        conflicts = _apply_implications(kb, answers, evidence)
+        status, problems, scores = "none", (), {}
+    else:
+        prepared = prepare_answers(intake, kb, narrative_findings, read_narrative)
+        answers, evidence, conflicts = prepared.answers, prepared.evidence, prepared.conflicts
+        status, problems, scores = (
+            prepared.narrative_status,
+            prepared.narrative_problems,
+            prepared.scores,
+        )
 
     # One pass over the rules, most urgent first: each rule's value together with the
     # findings that decided it (fired: the evidence) or would decide it (undecided: what
@@ -587,12 +628,13 @@ def assess(
     decided, undecided = kb.program.decide(answers)
     urgency = decided[0][0].urgency if decided else kb.manifest.baseline_urgency
 
-    unsure = frozenset(code for code in intake.unsure if code not in answers)
+    unsure = (
+        frozenset(code for code in intake.unsure if code not in answers)
+        if intake.unsure
+        else _NONE
+    )
     memo = _memo(kb)
-    fired_list = [
-        FiredRule(rule, _because(codes, answers, evidence, unsure, memo.evidence))
-        for rule, codes in decided
-    ]
+    fired_list = _fired_rules(decided, answers, evidence, unsure, memo.evidence)
     unresolved = memo.unresolved_rules(undecided)
 
     # "Not sure" never ends as routine (safety.yaml): a serious rule still open because of
@@ -629,18 +671,12 @@ def assess(
     # one, "not sure" and the narrative taken into account). A question answered "not sure"
     # was asked; a question whose ask_if is false is not asked at all.
     # ``unresolved`` is most urgent first, so the rules above the urgency are a prefix.
-    rank = _RANK[urgency]
-    raising: list[str] = []
-    for open_rule in unresolved:
-        if _RANK[open_rule.rule.spec.urgency] <= rank:
-            break
-        raising.extend(open_rule.ask)
+    open_facts = memo.open_facts(unresolved, urgency)
     gates = kb.question_gates
     unasked_codes = []
-    for code in dict.fromkeys(raising):
-        if code in answers or code in unsure or code not in gates:
+    for code, gate in open_facts.raising_gates:
+        if code in answers or code in unsure:
             continue
-        gate = gates[code]
         if gate is None or gate(answers) is not False:
             unasked_codes.append(code)
     unasked = tuple(unasked_codes)
@@ -652,60 +688,54 @@ def assess(
         if len(fired_list) == len(decided)
         else tuple(sorted(fired_list, key=lambda f: -f.rule.urgency.rank))
     )
-    first_instruction = None
-    if urgency is Urgency.EMERGENCY:
-        ranks = kb.instruction_rank
-        chosen = [
-            f.rule.spec.first_instruction
-            for f in fired
-            if f.rule.urgency is urgency and f.rule.spec.first_instruction
-        ]
-        first_instruction = min(chosen, key=lambda i: ranks[i]) if chosen else None
+    fired_facts = memo.fired_facts(
+        tuple(map(_FIRST, decided))
+        if len(fired) == len(decided)
+        else tuple([f.rule for f in fired]),
+        urgency,
+    )
+    first_instruction = fired_facts.first_instruction
 
-    advice: list[str] = []
-    next_steps: list[str] = []
-    safety_net: list[str] = []
-    if unresolved and _RANK[unresolved[0].rule.spec.urgency] > _RANK[urgency]:
-        advice.append(kb.manifest.unresolved_advice)
-    for item in fired:
-        # "What to do now" comes only from the rules that set the urgency: an emergency
-        # result must not also say "book a visit" because a lesser rule fired too.
-        for block_id in item.rule.spec.advice:
-            if item.rule.urgency is urgency or kb.advice[block_id].kind != "action":
-                advice.append(block_id)
-        next_steps.extend(item.rule.spec.next_steps)
+    advice: list[str] = [kb.manifest.unresolved_advice] if open_facts.raises else []
+    advice.extend(fired_facts.advice)
+    next_steps = list(fired_facts.next_steps)
     for plan_rule in kb.plan_by_urgency[urgency]:
         if plan_rule.test(answers) is True:
             advice.extend(plan_rule.spec.advice)
             next_steps.extend(plan_rule.spec.next_steps)
-    advice_blocks = kb.advice
-    for block_id in dict.fromkeys(advice):
-        if advice_blocks[block_id].kind == "safety_net":
-            safety_net.append(block_id)
-    return _new_assessment(
-        urgency=urgency,
-        fired=fired,
-        unresolved=unresolved,
-        advice=(
-            tuple(b for b in dict.fromkeys(advice) if b not in safety_net)
-            if safety_net
-            else tuple(dict.fromkeys(advice))
-        ),
-        next_steps=tuple(dict.fromkeys(next_steps)),
-        safety_net=tuple(safety_net),
-        answers=answers,
-        evidence=evidence,
-        conflicts=tuple(conflicts),
-        language=intake.language,
-        narrative_status=status,
-        narrative_problems=problems,
-        kb=kb,
-        extras={"scores": [s.to_json() for s in scores.values()]} if scores else {},
-        complete=complete,
-        unsure=tuple(code for code in gates if code in unsure) if unsure else (),
-        unasked=unasked,
-        first_instruction=first_instruction,
+    texts = memo.texts(fired_facts, tuple(advice), tuple(next_steps))
+    # Every field, and the cached properties known already (the constructor of
+    # ``_new_assessment`` without its check: the tests check the fields of results).
+    assessment = object.__new__(Assessment)
+    assessment.__dict__.update(
+        {
+            "urgency": urgency,
+            "fired": fired,
+            "unresolved": unresolved,
+            "advice": texts.advice,
+            "next_steps": texts.next_steps,
+            "safety_net": texts.safety_net,
+            "answers": answers,
+            "evidence": evidence,
+            "conflicts": tuple(conflicts),
+            "language": intake.language,
+            "narrative_status": status,
+            "narrative_problems": problems,
+            "kb": kb,
+            "extras": {"scores": [s.to_json() for s in scores.values()]} if scores else {},
+            "complete": complete,
+            "unsure": tuple(code for code in gates if code in unsure) if unsure else (),
+            "unasked": unasked,
+            "first_instruction": first_instruction,
+            "_open_facts": open_facts,
+            "_fired_facts": fired_facts,
+            "_cited_key": texts.cited_key,
+        }
     )
+    return assessment
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def _new_assessment(**values: Any) -> Assessment:
@@ -768,9 +798,149 @@ def _evidence_for(
     return Evidence(code, None, "unsure" if code in unsure else "unknown")
 
 
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
+
 # Memo entries kept per knowledge base before the memo starts again (bounds its memory).
 _MEMO_LIMIT = 65_536
 _MEMO_KEY = ("triage", "memo")
+
+
+class _OpenFacts:
+    """What follows from one tuple of open rules (``UnresolvedRule``, most urgent first) at
+    one urgency; shared by every result with the same open rules and urgency.
+
+    ``raising_gates``: the codes of the open rules above the urgency (they could raise it)
+    that the interview asks, in order, without repeats, each with its ``ask_if``.
+    ``next_questions``: the codes of the open rules of any other urgency, likewise
+    (``Assessment.next_questions``). ``raises``: whether an open rule is above the urgency.
+    ``entries``: each rule's ``unresolved`` entry of the Result JSON (shared; ``to_json``
+    copies them). ``emergency_steps``: the steps asking a code of an open emergency rule,
+    with those codes, in questionnaire order (``interview.plan_step``'s first choice).
+    """
+
+    __slots__ = (
+        "emergency_steps",
+        "entries",
+        "next_questions",
+        "raises",
+        "raising_gates",
+        "unresolved",
+    )
+
+    def __init__(
+        self, kb: KnowledgeBase, unresolved: tuple[UnresolvedRule, ...], urgency: Urgency
+    ) -> None:
+        rank = _RANK[urgency]
+        raising: dict[str, None] = {}
+        others: dict[str, None] = {}
+        # The interview steps asking a code of an open emergency rule, each with those
+        # codes, in questionnaire order (the interview planner's first choice).
+        emergency: dict[str, dict[str, None]] = {}
+        step_id_of_code = kb.step_id_of_code
+        for item in unresolved:
+            rule_rank = _RANK[item.rule.spec.urgency]
+            if rule_rank > rank:
+                raising.update(dict.fromkeys(item.ask))
+            if rule_rank != rank:
+                others.update(dict.fromkeys(item.ask))
+            if item.rule.spec.urgency is Urgency.EMERGENCY:
+                for code in item.ask:
+                    step_id = step_id_of_code.get(code)
+                    if step_id is not None:
+                        emergency.setdefault(step_id, {})[code] = None
+        position = kb.step_position
+        self.emergency_steps = tuple(
+            (step_id, tuple(emergency[step_id]))
+            for step_id in sorted(emergency, key=position.__getitem__)
+        )
+        # Kept so that the ids in the memo key name live objects (see ``open_facts``).
+        self.unresolved = unresolved
+        # The codes that could raise it that the interview asks (a code without a question is never "unasked"), each
+        # with its compiled ``ask_if`` (None: always asked).
+        gates = kb.question_gates
+        self.raising_gates = tuple((code, gates[code]) for code in raising if code in gates)
+        self.next_questions = tuple(others)
+        self.raises = bool(unresolved) and _RANK[unresolved[0].rule.spec.urgency] > rank
+        self.entries = tuple(item._entry for item in unresolved)
+
+
+class _FiredFacts:
+    """What follows from one tuple of fired rules (most urgent first) at one urgency;
+    shared by every result with the same fired rules and urgency.
+
+    ``rule_ids`` and ``concerns`` (without repeats) in order; ``first_instruction``: the
+    highest-priority first instruction of the rules that set an emergency (else None);
+    ``advice`` and ``next_steps``: the texts the fired rules bring, in order, with repeats
+    ("what to do now" only from the rules that set the urgency).
+    """
+
+    __slots__ = (
+        "advice",
+        "by_language",
+        "concerns",
+        "first_instruction",
+        "next_steps",
+        "rule_ids",
+        "rules",
+    )
+
+    def __init__(self, kb: KnowledgeBase, rules: tuple[Rule, ...], urgency: Urgency) -> None:
+        # Kept so that the ids in the memo key name live objects (see ``fired_facts``).
+        self.rules = rules
+        self.rule_ids = tuple(rule.spec.id for rule in rules)
+        self.concerns = tuple(dict.fromkeys(rule.spec.concern._value_ for rule in rules))
+        self.first_instruction: str | None = None
+        if urgency is Urgency.EMERGENCY:
+            ranks = kb.instruction_rank
+            chosen = [
+                rule.spec.first_instruction
+                for rule in rules
+                if rule.urgency is urgency and rule.spec.first_instruction
+            ]
+            self.first_instruction = min(chosen, key=lambda i: ranks[i]) if chosen else None
+        advice: list[str] = []
+        next_steps: list[str] = []
+        for rule in rules:
+            # "What to do now" comes only from the rules that set the urgency: an emergency
+            # result must not also say "book a visit" because a lesser rule fired too.
+            for block_id in rule.spec.advice:
+                if rule.urgency is urgency or kb.advice[block_id].kind != "action":
+                    advice.append(block_id)
+            next_steps.extend(rule.spec.next_steps)
+        self.advice = tuple(advice)
+        self.next_steps = tuple(next_steps)
+        self.by_language: dict[str, tuple[dict[str, Any], ...]] = {}
+
+    def entries(self, words: _Wording) -> tuple[dict[str, Any], ...]:
+        """Each fired rule's shared entry without its ``because`` (``_Wording.fired``) in
+        the wording's language."""
+        found = self.by_language.get(words.language)
+        if found is None:
+            found = self.by_language[words.language] = tuple(map(words.fired, self.rules))
+        return found
+
+
+class _Texts:
+    """The advice, next steps and safety net of a result, from the texts its fired and
+    care-plan rules bring (in order, with repeats): each once, in order of first mention,
+    the safety-net blocks set apart from the advice. ``cited_key`` names the sources they
+    and the fired rules cite (``_Wording.cited``)."""
+
+    __slots__ = ("advice", "cited_key", "next_steps", "safety_net")
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        fired: _FiredFacts,
+        advice: tuple[str, ...],
+        next_steps: tuple[str, ...],
+    ) -> None:
+        unique = tuple(dict.fromkeys(advice))
+        self.safety_net = tuple(b for b in unique if kb.advice[b].kind == "safety_net")
+        self.advice = tuple(b for b in unique if b not in self.safety_net)
+        self.next_steps = tuple(dict.fromkeys(next_steps))
+        self.cited_key = (fired.rule_ids, self.advice, self.next_steps, self.safety_net)
 
 
 class _Memo:
@@ -785,11 +955,62 @@ class _Memo:
     def __init__(self) -> None:
         self.evidence: dict[tuple[Any, ...], Evidence] = {}
         self.unresolved: dict[tuple[str, tuple[str, ...]], UnresolvedRule] = {}
+        self.unresolved_sets: dict[tuple[Any, ...], tuple[UnresolvedRule, ...]] = {}
+        self.open: dict[tuple[Any, ...], _OpenFacts] = {}
+        self.fired: dict[tuple[Any, ...], _FiredFacts] = {}
+        self.kb: KnowledgeBase | None = None
+        self.texts_by_key: dict[tuple[Any, ...], _Texts] = {}
+
+    def texts(
+        self, fired: _FiredFacts, advice: tuple[str, ...], next_steps: tuple[str, ...]
+    ) -> _Texts:
+        """The ``_Texts`` of these fired rules and mentioned texts (the key holds ``fired``
+        itself, compared by identity: the memo entry keeps it alive)."""
+        key = (fired, advice, next_steps)
+        found = self.texts_by_key.get(key)
+        if found is None:
+            if len(self.texts_by_key) >= _MEMO_LIMIT:
+                self.texts_by_key.clear()
+            assert self.kb is not None
+            found = self.texts_by_key[key] = _Texts(self.kb, fired, advice, next_steps)
+        return found
+
+    def fired_facts(self, rules: tuple[Rule, ...], urgency: Urgency) -> _FiredFacts:
+        """The ``_FiredFacts`` of ``rules`` at ``urgency`` (keyed by ids, as ``open_facts``)."""
+        key = (urgency, *map(id, rules))
+        found = self.fired.get(key)
+        if found is None:
+            if len(self.fired) >= _MEMO_LIMIT:
+                self.fired.clear()
+            assert self.kb is not None
+            found = self.fired[key] = _FiredFacts(self.kb, rules, urgency)
+        return found
+
+    def open_facts(
+        self, unresolved: tuple[UnresolvedRule, ...], urgency: Urgency
+    ) -> _OpenFacts:
+        """The ``_OpenFacts`` of ``unresolved`` at ``urgency``. Keyed by the tuple's id
+        (``unresolved_rules`` gives the same tuple for the same open rules): an entry keeps
+        its tuple alive, so no id in its key can name another object."""
+        key = (urgency, id(unresolved))
+        found = self.open.get(key)
+        if found is None:
+            if len(self.open) >= _MEMO_LIMIT:
+                self.open.clear()
+            assert self.kb is not None
+            found = self.open[key] = _OpenFacts(self.kb, unresolved, urgency)
+        return found
 
     def unresolved_rules(
         self, undecided: Sequence[tuple[Rule, tuple[str, ...]]]
     ) -> tuple[UnresolvedRule, ...]:
-        """``UnresolvedRule`` for each undecided ``(rule, codes to ask)``, in order."""
+        """``UnresolvedRule`` for each undecided ``(rule, codes to ask)``, in order; the same
+        tuple for the same undecided rules (keyed by the rules' ids: they live as long as
+        the knowledge base, which holds this memo)."""
+        whole = (tuple(map(id, map(_FIRST, undecided))), tuple(map(_SECOND, undecided)))
+        found = self.unresolved_sets.get(whole)
+        if found is not None:
+            return found
         cache = self.unresolved
         out = []
         for rule, ask in undecided:
@@ -800,7 +1021,10 @@ class _Memo:
                     cache.clear()
                 item = cache[key] = UnresolvedRule(rule, ask)
             out.append(item)
-        return tuple(out)
+        if len(self.unresolved_sets) >= _MEMO_LIMIT:
+            self.unresolved_sets.clear()
+        found = self.unresolved_sets[whole] = tuple(out)
+        return found
 
 
 def _memo(kb: KnowledgeBase) -> _Memo:
@@ -808,6 +1032,7 @@ def _memo(kb: KnowledgeBase) -> _Memo:
     memo = kb.fragments.get(_MEMO_KEY)
     if memo is None:
         memo = kb.fragments[_MEMO_KEY] = _Memo()
+        memo.kb = kb
     return memo
 
 
@@ -916,6 +1141,39 @@ def _because(
                 found = cache[key] = _evidence_for(code, answers, evidence, unsure)
         out.append(found)
     return tuple(out)
+
+
+def _fired_rules(
+    decided: Sequence[tuple[Rule, tuple[str, ...]]],
+    answers: Mapping[str, FindingValue],
+    evidence: Mapping[str, Evidence],
+    unsure: frozenset[str],
+    cache: dict[tuple[Any, ...], Evidence],
+) -> list[FiredRule]:
+    """A ``FiredRule`` for each fired ``(rule, codes)``, its evidence as ``_because`` gives
+    it. The common case (evidence already in ``cache`` for a form answer) is looked up
+    here; anything else goes through ``_because``."""
+    out = []
+    new = object.__new__
+    for rule, codes in decided:
+        because = []
+        for code in codes:
+            found = evidence.get(code)
+            if found is None and code in answers:
+                value = answers[code]
+                try:
+                    found = cache.get((code, value.__class__, value))
+                except TypeError:
+                    found = None
+            if found is None:
+                (found,) = _because((code,), answers, evidence, unsure, cache)
+            because.append(found)
+        fired = new(FiredRule)
+        fields_of = fired.__dict__
+        fields_of["rule"] = rule
+        fields_of["because"] = tuple(because)
+        out.append(fired)
+    return out
 
 
 def _default_reader(language: str = "en") -> NarrativeReader:

@@ -45,7 +45,7 @@ done and the result can be shown; ``optional_steps`` are the steps left to offer
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from typing import Any
@@ -204,32 +204,41 @@ def plan_step(
     answered: AbstractSet[str] | None = None,
 ) -> StepDef | None:
     """``next_step`` on an assessment already made (see the module docstring)."""
-    if answered is None:
-        answered = answered_codes(assessment)
-    asked_codes = set(answered)
-    for step_id in asked_steps:
-        known = kb.steps_by_id.get(step_id)
-        if known is not None:
-            asked_codes.update(known.codes)
+    known_codes: Container[str]
+    if answered is not None:
+        known_codes = answered
+    elif assessment.unsure:
+        known_codes = answered_codes(assessment)
+    else:
+        # The Result JSON's hot path: with no "not sure" answer, the codes answered are
+        # the keys of the answers (``answered_codes`` would copy them into a set).
+        known_codes = assessment.answers
+    asked_codes: Container[str] = known_codes
+    if asked_steps:
+        with_steps = set(known_codes)
+        for step_id in asked_steps:
+            known = kb.steps_by_id.get(step_id)
+            if known is not None:
+                with_steps.update(known.codes)
+        asked_codes = with_steps
     # Fast path (the Result JSON's hot path): while an emergency rule is open, the first
     # step in questionnaire order that asks one of its codes comes next.
+    # ``emergency_steps``: each step asking a code of an open emergency rule, with those
+    # codes, in questionnaire order (made once per set of open rules, see the engine).
     if assessment.urgency is not Urgency.EMERGENCY:
-        step_id_of_code = kb.step_id_of_code
-        emergency: set[str] = set()
-        for item in assessment.unresolved:  # most urgent first
-            if item.rule.spec.urgency is not Urgency.EMERGENCY:
-                break
-            for code in item.ask:
-                if code not in answered:
-                    found = step_id_of_code.get(code)
-                    if found is not None and found not in asked_steps:
-                        emergency.add(found)
-        for first in sorted(emergency, key=kb.step_position.__getitem__):
-            step = kb.steps_by_id[first]
+        for step_id, emergency_codes in assessment._open_facts.emergency_steps:
+            if step_id in asked_steps:
+                continue
+            for code in emergency_codes:
+                if code not in known_codes:
+                    break
+            else:
+                continue  # every code it asks for an emergency rule is answered
+            step = kb.steps_by_id[step_id]
             target = _askable(kb, step, assessment.answers, asked_codes, asked_steps)
             if target is not None:
                 return target
-    open_rules = _open_rules(assessment, answered)
+    open_rules = _open_rules(assessment, known_codes)
     if not open_rules:
         return None
     # For each step that asks an open code: the highest urgency it could reach, and how
@@ -267,7 +276,7 @@ def plan_step(
 
 
 def _open_rules(
-    assessment: Assessment, answered: AbstractSet[str]
+    assessment: Assessment, answered: Container[str]
 ) -> list[tuple[int, list[str]]]:
     """Rules that could still change the urgency: (urgency rank, codes not yet answered).
 
@@ -303,7 +312,7 @@ def _askable(
     kb: KnowledgeBase,
     step: StepDef,
     answers: Mapping[str, FindingValue],
-    asked_codes: AbstractSet[str],
+    asked_codes: Container[str],
     asked_steps: AbstractSet[str],
     depth: int = 0,
 ) -> StepDef | None:
@@ -507,11 +516,11 @@ def step_json(kb: KnowledgeBase, step: StepDef, language: str = "en") -> dict[st
                     for i, r in enumerate(step.ranges)
                 ]
         cached = kb.fragments[key] = out
-    copy = dict(cached)
-    copy["codes"] = list(cached["codes"])
+    copy = cached.copy()
+    copy["codes"] = cached["codes"][:]
     for part in ("items", "options", "ranges"):
         if part in cached:
-            copy[part] = [dict(entry) for entry in cached[part]]
+            copy[part] = list(map(dict.copy, cached[part]))
     return copy
 
 
