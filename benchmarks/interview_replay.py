@@ -26,7 +26,8 @@ narrative and any instrument answers are given up front, before the first step, 
 not counted (with ``--ask-all`` age and sex are asked as steps like the rest). Asked a yes/no, number or choice step, the patient gives the case's value when
 the case has the code - ``null`` ("not sure") is passed on as ``null`` in the Intake JSON -
 and otherwise answers "no" to a yes/no question and skips (leaves unknown) a number or
-choice. Asked a checklist, the patient ticks the items the case has as ``true`` (the others
+choice. Asked a checklist, the patient ticks the items the case has as ``true`` (and "I'm
+not sure" too when another item is ``null``, which leaves the items not ticked unknown; the others
 become "no"); when the case has none ``true`` but some ``null`` it answers "I'm not sure"
 (every item ``null``); otherwise "None of these". So a case that leaves a red flag
 unanswered on purpose is answered "no" here: the figures measure the interview with a
@@ -164,10 +165,17 @@ class SimulatedPatient:
             return None
         return ticked
 
+    def rest_unsure(self, step: StepDef) -> bool:
+        """Whether the patient also ticks "I'm not sure" beside ticked items: some item is
+        ``true`` in the case and another ``null`` (the items not ticked are then unknown)."""
+        return any(self.known.get(code) is True for code in step.codes) and any(
+            code in self.known and self.known[code] is None for code in step.codes
+        )
+
     def answer_step(self, kb: KnowledgeBase, step: StepDef) -> dict[str, Any]:
         """The answers one step gives (a skipped number or choice gives none)."""
         if step.kind == "checklist":
-            return dict(checklist_answers(step, self.tick(step)))
+            return dict(checklist_answers(step, self.tick(step), self.rest_unsure(step)))
         reply = self.answer(kb.findings[step.codes[0]])
         return {} if reply is SKIPPED else {step.codes[0]: reply}
 
@@ -208,7 +216,9 @@ def replay(
         key: intake[key] for key in ("narrative", "instruments", "language") if key in intake
     }
     # The steps whose every code was given up front (age, sex) count as asked.
-    up_front = frozenset(step.id for step in kb.steps if all(code in given for code in step.codes))
+    given_steps = frozenset(
+        step.id for step in kb.steps if all(code in given for code in step.codes)
+    )
     asked: list[str] = []
     steps: list[str] = []
     while True:
@@ -217,7 +227,7 @@ def replay(
         assessment = assess(current, kb, read_narrative=_read_narrative)
         if assessment.urgency is Urgency.EMERGENCY:
             return Replay(assessment.urgency, tuple(asked), True, data, tuple(steps))
-        step = next_step(kb, current, up_front | set(steps), assessment)
+        step = next_step(kb, current, given_steps | set(steps), assessment)
         if step is None:
             return Replay(assessment.urgency, tuple(asked), False, data, tuple(steps))
         if step.id in steps or len(steps) >= len(kb.steps):  # a planner bug: never loop

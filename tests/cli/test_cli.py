@@ -308,3 +308,14 @@ def test_assess_checklist_not_sure_is_asked_again_in_plainer_words(kb) -> None:
     intake = interview.intake()
     assert intake.unsure == frozenset(step.codes)
     assert all(intake.to_json()["answers"][code] is None for code in step.codes)
+
+
+def test_assess_checklist_reply_sure_of_some_not_sure_of_the_others(kb) -> None:
+    """"1 3 ?" at the terminal: items 1 and 3 yes, the others not sure (never no)."""
+    from backpath.cli.assess import Interview
+
+    step = kb.steps_by_id["danger_signs"]
+    assert Interview._parse_checklist(step, "1 3 ?") == ([step.codes[0], step.codes[2]], True)
+    assert Interview._parse_checklist(step, "?") == (None, True)
+    assert Interview._parse_checklist(step, "0") == ([], False)
+    assert Interview._parse_checklist(step, "2") == ([step.codes[1]], False)

@@ -80,11 +80,16 @@ def _typed(kb: KnowledgeBase, step: StepDef, reply: dict[str, Any]) -> list[str]
     """What the person types at the terminal for the simulated patient's reply."""
     if step.kind == "checklist":
         values = [reply[code] for code in step.codes]
+        # A checklist whose "not sure" items have plainer words is asked once more.
+        again = any(
+            kb.findings[code].unsure_help and reply[code] is None for code in step.codes
+        )
         if all(value is None for value in values):
-            # "not sure"; a checklist with plainer words is asked once more.
-            again = any(kb.findings[code].unsure_help for code in step.codes)
             return ["?", "?"] if again else ["?"]
         ticked = [str(i) for i, code in enumerate(step.codes, start=1) if reply[code] is True]
+        if any(value is None for value in values):  # sure of some, not sure of the others
+            line = " ".join([*ticked, "?"])
+            return [line, line] if again else [line]
         return [" ".join(ticked) or "0"]
     finding = kb.findings[step.codes[0]]
     value = reply.get(finding.code)
@@ -187,7 +192,11 @@ def _form_values(kb: KnowledgeBase, step: StepDef, reply: dict[str, Any], patien
     """What a browser sends for one step as the simulated patient answers it."""
     if step.kind == "checklist":
         ticked = patient.tick(step)
-        return "_unsure" if ticked is None else (ticked or "_none")
+        if ticked is None:
+            return "_unsure"
+        if patient.rest_unsure(step):
+            return [*ticked, "_unsure"]
+        return ticked or "_none"
     finding = kb.findings[step.codes[0]]
     if finding.code not in reply:
         return ""  # skipped

@@ -458,3 +458,12 @@ def test_interview_replay_counts_steps(kb: KnowledgeBase) -> None:
 
 def _unused(*_: Any) -> None:  # keeps the Any import honest for mypy in strict mode
     return None
+
+
+def test_a_checklist_can_be_sure_of_some_items_and_not_of_the_others(kb: KnowledgeBase) -> None:
+    """Ticked items with "I'm not sure": the others are null, never false."""
+    step = kb.steps_by_id["bladder_bowel_saddle"]
+    answers = checklist_answers(step, ["saddle_numbness"], rest_unsure=True)
+    assert answers["saddle_numbness"] is True
+    assert all(answers[code] is None for code in step.codes if code != "saddle_numbness")
+    assert checklist_answers(step, [], rest_unsure=True) == dict.fromkeys(step.codes, False)

@@ -244,3 +244,20 @@ def test_a_follow_up_page_says_why_it_is_asked(client: TestClient, kb: Knowledge
         person.submit(_fill(person, {}))
     assert "cauda_equina_symptoms_days" in person.shown()
     assert 'id="follow-ups"' in person.page.text
+
+
+def test_sure_of_one_sign_not_sure_of_the_others(client: TestClient, store: Store) -> None:
+    """Very bad sudden pain ticked with "I'm not sure": the other danger signs are unknown,
+    not "no" - and a sudden bleed (the worst headache) is then not ruled out: emergency."""
+    person = _steps_patient(client)
+    data = _fill(person, {"age": "44"})
+    data["list-danger_signs"] = ["sudden_severe_pain", "_unsure"]
+    person.submit(data)
+    assert person.on_emergency_screen()
+    with store.session() as db:
+        row = db.query(StoredAssessment).one()
+    answers = row.intake["answers"]
+    assert answers["sudden_severe_pain"] is True
+    assert answers["sudden_severe_headache"] is None
+    assert answers["chest_pain"] is None
+    assert row.urgency == "emergency"

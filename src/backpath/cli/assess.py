@@ -132,20 +132,23 @@ class Interview:
             self.console.print(f"  0. {self.ui['none_of_these']}")
             self.console.print(f"  ?. {self.ui['not_sure']}")
             raw = self.console.input(f"{self.ui['checklist_hint']} ").strip()
-            ticked = self._parse_checklist(step, raw)
-            if ticked is _INVALID:
+            reply = self._parse_checklist(step, raw)
+            if isinstance(reply, _Invalid):
                 self.console.print(f"[yellow]{self.ui['bad_checklist']}[/]")
                 continue
-            if ticked is None and plain and not reasked:
+            ticked, rest_unsure = reply
+            answers = checklist_answers(step, ticked, rest_unsure)
+            doubted = {code for code, value in answers.items() if value is None}
+            unclear = [f for f in plain if f.code in doubted]
+            if unclear and not reasked:
                 reasked = True
-                for finding in plain:
+                for finding in unclear:
                     help_text = self.text(
                         f"finding.{finding.code}.unsure_help", finding.unsure_help or ""
                     )
                     self.console.print(f"[italic]{help_text}[/]")
                 continue
-            assert not isinstance(ticked, _Invalid)
-            for code, value in checklist_answers(step, ticked).items():
+            for code, value in answers.items():
                 if value is None:
                     self.answers.pop(code, None)
                     self.unsure.add(code)
@@ -155,16 +158,20 @@ class Interview:
             return
 
     @staticmethod
-    def _parse_checklist(step: StepDef, raw: str) -> list[str] | _Invalid | None:
-        """The items ticked, ``[]`` for 0 (none of these), ``None`` for ? or Enter."""
-        if raw in ("", "?"):
-            return None
+    def _parse_checklist(step: StepDef, raw: str) -> tuple[list[str] | None, bool] | _Invalid:
+        """(the items ticked, whether the others are "not sure"): ``([], False)`` for 0
+        (none of these); ``(None, True)`` for ? or Enter (every item not sure); numbers with
+        a ? ("1 3 ?"): those items yes and the others not sure."""
         picks = raw.replace(",", " ").split()
+        if not picks or picks == ["?"]:
+            return None, True
         if picks == ["0"]:
-            return []
-        if not all(p.isdigit() and 1 <= int(p) <= len(step.codes) for p in picks):
+            return [], False
+        unsure = "?" in picks
+        numbers = [p for p in picks if p != "?"]
+        if not all(p.isdigit() and 1 <= int(p) <= len(step.codes) for p in numbers):
             return _INVALID
-        return [step.codes[int(p) - 1] for p in dict.fromkeys(picks)]
+        return [step.codes[int(p) - 1] for p in dict.fromkeys(numbers)], unsure
 
     def _parse(self, finding: FindingDef, raw: str) -> FindingValue:
         ui = self.ui

@@ -440,18 +440,21 @@ def optional_steps(
 
 
 def checklist_answers(
-    step: StepDef, ticked: Iterable[str] | None
+    step: StepDef, ticked: Iterable[str] | None, rest_unsure: bool = False
 ) -> dict[str, bool | None]:
     """The answers a checklist gives: ``None`` ("I'm not sure") makes every item ``null``;
     an empty selection ("None of these") makes every item ``false``; otherwise the ticked
-    items are ``true`` and the others ``false``. Raises ``ValueError`` for an unknown item."""
+    items are ``true`` and the others ``false`` - or, with ``rest_unsure`` (items ticked
+    *and* "I'm not sure"), ``null``: a person sure of one sign and unsure of the others is
+    never taken to have said "no" to them. Raises ``ValueError`` for an unknown item."""
     if ticked is None:
         return dict.fromkeys(step.codes)
     chosen = set(ticked)
     unknown = sorted(chosen - set(step.codes))
     if unknown:
         raise ValueError(f"not an item of step {step.id!r}: {', '.join(unknown)}")
-    return {code: code in chosen for code in step.codes}
+    rest: bool | None = None if rest_unsure and chosen else False
+    return {code: True if code in chosen else rest for code in step.codes}
 
 
 def step_text(kb: KnowledgeBase, step: StepDef, language: str = "en") -> str:

@@ -148,8 +148,10 @@ def read_step_page(
         if problem is not None:
             submission.errors.append(FieldError(question.code, problem))
             continue
-        chosen: list[str] | None = None if NOT_SURE_ALL in values else ticked
-        for code, value in checklist_answers(question.step, chosen).items():
+        unsure_too = NOT_SURE_ALL in values
+        # "I'm not sure" alone: every item unknown; with ticked items: the others unknown.
+        chosen: list[str] | None = None if unsure_too and not ticked else ticked
+        for code, value in checklist_answers(question.step, chosen, unsure_too).items():
             answers.pop(code, None)
             if code in unsure:
                 unsure.remove(code)
@@ -157,7 +159,9 @@ def read_step_page(
                 unsure.append(code)
             else:
                 answers[code] = value
-        if chosen is None and question.plain_words and question.step.id not in reasked:
+        doubted = {code for code in question.step.codes if code in unsure}
+        plain = any(item.code in doubted for item in question.plain_words)
+        if unsure_too and plain and question.step.id not in reasked:
             # Asked once more, in plainer words with an example, before "not sure" stays.
             reasked.append(question.step.id)
             submission.newly_offered.append(question.code)
@@ -177,8 +181,8 @@ def _checklist_problem(
     allowed = set(question.step.codes)
     if any(value not in allowed for value in ticked):
         return words("error_answer")
-    exclusive = [v for v in values if v in (NONE_OF_THESE, NOT_SURE_ALL)]
-    if len(exclusive) > 1 or (exclusive and ticked):
+    # "None of these" goes with nothing else; "I'm not sure" may go with ticked items.
+    if NONE_OF_THESE in values and len(values) > 1:
         return words("error_checklist_mixed")
     return None
 
@@ -188,15 +192,16 @@ def checklist_state(question: Checklist, state: DraftState) -> dict[str, Any]:
     when that was the answer (``reask``: shown again in plainer words)."""
     codes = question.step.codes
     answered = [code for code in codes if code in state.answers]
-    unsure = all(code in state.unsure for code in codes)
+    doubted = [code for code in codes if code in state.unsure]
     ticked = [code for code in answered if state.answers.get(code) is True]
     choice = ""
-    if unsure:
+    if doubted:
         choice = NOT_SURE_ALL
     elif answered and not ticked and len(answered) == len(codes):
         choice = NONE_OF_THESE
+    plain = any(item.code in doubted for item in question.plain_words)
     return {
         "ticked": ticked,
         "choice": choice,
-        "reask": unsure and question.step.id in state.reasked and bool(question.plain_words),
+        "reask": plain and question.step.id in state.reasked,
     }

@@ -105,9 +105,9 @@
     });
   }
 
-  // A checklist's "None of these" and "I'm not sure" exclude the items and each other:
-  // choosing one unticks the rest, and ticking an item unticks them (without JavaScript the
-  // server asks again when both come).
+  // A checklist's "None of these" excludes everything else: choosing it unticks the rest,
+  // and ticking anything else unticks it ("I'm not sure" may go with ticked items: the
+  // others are then unknown). Without JavaScript the server asks again.
   function exclusiveChecklist(fieldset) {
     fieldset.addEventListener("change", function (event) {
       var input = event.target;
