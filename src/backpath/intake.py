@@ -142,8 +142,15 @@ class Intake:
                 "language", f"unsupported language; expected one of {', '.join(kb.languages)}"
             )
         intake_id = data.get("id")
-        if intake_id is not None and not isinstance(intake_id, str | int):
+        if intake_id is not None and (
+            isinstance(intake_id, bool) or not isinstance(intake_id, str | int)
+        ):
             raise IntakeError("id", "must be a string or a number")
+        patient_ref = data.get("patient_ref")
+        if patient_ref is not None and not isinstance(patient_ref, str):
+            raise IntakeError(
+                "patient_ref", "must be a string (a FHIR reference such as Patient/123)"
+            )
         return cls(
             answers=answers,
             narrative=narrative,

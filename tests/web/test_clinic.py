@@ -388,3 +388,23 @@ def test_worklist_badges_unread_text_and_not_sure_answers(
     assert 'data-badge="text-unread"' in row(unread)
     assert 'data-badge="unsure"' in row(unsure)
     assert 'data-badge=' not in row(plain)
+
+
+def test_could_still_fire_lists_only_rules_above_the_urgency(
+    signed_in: TestClient, store: Store
+) -> None:
+    """A routine result lists the open urgent and emergency rules, none at routine or below
+    (the rest could not change what the clinic does)."""
+    intake = Intake.from_json({"age": 40, "answers": {"back_pain": True, "leg_pain": True}})
+    result = assess(intake).to_json()
+    assert result["urgency"] == "routine"
+    assert {u["urgency"] for u in result["unresolved"]} >= {"routine", "urgent"}
+    with store.session() as db:
+        saved = assessments.save_assessment(
+            db, intake=intake.to_json(), result=result, channel="api", narrative_read=True
+        )
+    page = signed_in.get(f"/clinic/assessments/{saved.assessment.id}")
+    section = page.text.split('id="h-unresolved"', 1)[1].split("</section>", 1)[0]
+    shown = set(re.findall(r'class="pill urgency-([a-z_]+)"', section))
+    assert shown, "open rules above routine are listed"
+    assert shown <= {"urgent", "emergency"}

@@ -227,3 +227,11 @@ def test_form_post_with_two_answers_to_one_question_is_refused(
     assert f'<a href="#q-age">{kb.findings["age"].question}</a>' in page.text
     assert f'<a href="#q-back_pain">{kb.findings["back_pain"].question}</a>' in page.text
     assert "/intake/section/danger_signs" not in str(page.url)
+
+
+def test_a_patient_ref_that_is_not_a_string_is_refused(client: TestClient) -> None:
+    """Found by Schemathesis: ``{"patient_ref": []}`` was triaged; it is a 422 naming it."""
+    for bad in ([], {}, 5, True):
+        response = client.post("/api/v1/triage", json={"patient_ref": bad, "answers": {}})
+        assert response.status_code == 422
+        assert response.json()["error"]["field"] == "patient_ref"

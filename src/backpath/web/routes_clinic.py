@@ -645,9 +645,14 @@ def _assessment_view(db: Session, row: StoredAssessment, words: Words) -> dict[s
                 ],
             }
         )
+    # "Could still fire": only the rules above the result's urgency - the ones whose open
+    # questions could still change what the clinic does (issue #12; the rest is noise).
+    ranks = {u.value: u.rank for u in Urgency}
+    current = ranks.get(str(result.get("urgency")), 0)
     unresolved = [
         {**item, "ask_labels": [label(code) for code in item.get("ask", [])]}
         for item in result.get("unresolved", [])
+        if ranks.get(str(item.get("urgency")), 0) > current
     ]
     conflicts = [
         {
