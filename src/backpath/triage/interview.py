@@ -365,12 +365,10 @@ def next_page(
     if assessment is None:
         assessment = assess(intake, kb)
     answered = answered_codes(assessment, intake)
-    done = assessment
-
     def planned() -> Iterator[StepDef]:
         asked = set(asked_steps)
         for _ in range(len(kb.steps)):
-            step = plan_step(kb, done, frozenset(asked), answered)
+            step = plan_step(kb, assessment, frozenset(asked), answered)
             if step is None:
                 return
             asked.add(step.id)

@@ -272,6 +272,16 @@ class DraftState:
             "phase": self.phase,
         }
 
+    def back_a_page(self) -> bool:
+        """Show the previous page of steps again (its answers kept, its steps no longer
+        counted as asked); False when there is none."""
+        if not self.history:
+            return False
+        previous = self.history.pop()
+        self.asked_steps = [s for s in self.asked_steps if s not in previous]
+        self.page = previous
+        return True
+
     def typed_answers(self) -> Mapping[str, FindingValue]:
         """The answers as the core's typed values (they were validated when entered)."""
         return Intake.from_json({"answers": self.answers}).answers

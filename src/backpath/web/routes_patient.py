@@ -854,10 +854,7 @@ async def step_submit(request: Request) -> Response:
             return _redirect("/?expired=1")
         draft, before = loaded
         if nav == "back":
-            if before.history:
-                previous = before.history.pop()
-                before.asked_steps = [s for s in before.asked_steps if s not in previous]
-                before.page = previous
+            before.back_a_page()
             drafts.save_draft(db, draft, before.to_json())
             return _redirect(STEP_URL)
         page = _step_page(request, before)
@@ -1071,10 +1068,7 @@ def _step_back(request: Request) -> Response:
         if loaded is None:
             return _redirect("/?expired=1")
         draft, state = loaded
-        if state.history:
-            previous = state.history.pop()
-            state.asked_steps = [s for s in state.asked_steps if s not in previous]
-            state.page = previous
+        if state.back_a_page():
             drafts.save_draft(db, draft, state.to_json())
             return _redirect(STEP_URL)
     return _redirect(NARRATIVE_URL)
