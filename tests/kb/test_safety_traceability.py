@@ -62,6 +62,7 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "new_confusion",
         "face_arm_weakness",
         "slurred_speech",
+        "sudden_vision_change",
         "sudden_severe_headache",
         "pulsatile_abdominal_mass",
         "pale_sweaty_faint",

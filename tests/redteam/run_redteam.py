@@ -5,6 +5,7 @@ Usage::
     python3 tests/redteam/run_redteam.py            # table on stdout
     python3 tests/redteam/run_redteam.py --json out.json
     python3 tests/redteam/run_redteam.py --replay   # also the interview replay (steps, pages)
+    python3 tests/redteam/run_redteam.py --cases tests/redteam/v2   # another folder of cases
 
 Each case is a YAML file in the tests/cases format (``id``, ``intake``,
 ``expected.urgency``) plus a ``redteam`` block (``kind``: structured, narrative_en or
@@ -82,10 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write every row to this file")
     parser.add_argument("--replay", action="store_true", help="also replay the interview")
+    parser.add_argument(
+        "--cases",
+        type=Path,
+        default=HERE,
+        help="folder of case YAML files (default: this script's own folder)",
+    )
     args = parser.parse_args(argv)
     replay = _replayer() if args.replay else None
     rows = []
-    for path in sorted(HERE.glob("*.yaml")):
+    if not args.cases.is_dir():
+        parser.error(f"--cases: {args.cases} is not a folder")
+    for path in sorted(args.cases.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         rows.append(run_case(data, replay))
     emergencies = [r for r in rows if r["expected"] == "emergency"]
@@ -95,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cases: {len(rows)}")
     if emergencies:
         print(
-            f"emergency sensitivity: {caught}/{len(emergencies)} = "
-            f"{caught / len(emergencies):.2f}"
+            f"emergency sensitivity: {caught}/{len(emergencies)} = {caught / len(emergencies):.2f}"
         )
     for kind in ("structured", "narrative_en", "narrative_es"):
         subset = [r for r in rows if r["kind"] == kind]

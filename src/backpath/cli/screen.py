@@ -9,6 +9,7 @@ screening every valid row.
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,7 +46,10 @@ def screen_command(
         Path | None,
         typer.Argument(
             help="Intakes: CSV or Parquet (row_id, one column per finding code, optional "
-            "unsure) or JSON Lines (one Intake JSON per line).",
+            "unsure) or JSON Lines (one Intake JSON per line); or a FOLDER holding a FHIR "
+            "Bulk Data export (Patient, Condition, Observation, MedicationStatement, "
+            "MedicationRequest, QuestionnaireResponse .ndjson files), read into one row per "
+            "patient.",
         ),
     ] = None,
     output: Annotated[
@@ -69,6 +73,49 @@ def screen_command(
         Path | None,
         typer.Option("--report", help="Write an HTML report with plots and the urgent rows."),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="Bulk export: the day ages and chart time windows are measured on "
+            "(YYYY-MM-DD; default today), as the CDS Hooks service's context.date.",
+        ),
+    ] = None,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            help="Read the rows from this table or view (same columns as a CSV; "
+            "schema.name allowed) instead of a file.",
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="SQLAlchemy URL for --table: SQLite or PostgreSQL (default: "
+            "$BACKPATH_DATABASE_URL, else SQLite in --data-dir).",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--data-dir",
+            envvar="BACKPATH_DATA_DIR",
+            help="Folder of the default SQLite database (for --table).",
+        ),
+    ] = Path("data"),
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Processes reading narratives (rows with the person's own words); each "
+            "builds the reader once. 1 reads them in this process.",
+        ),
+    ] = 1,
     show_sql: Annotated[
         bool,
         typer.Option(
@@ -79,9 +126,11 @@ def screen_command(
 ) -> None:
     """Screen a population: urgency and fired rules for every row, plus a summary.
 
+    Input: a file (CSV, JSON Lines, Parquet), a table of a database (--table), or a folder
+    of FHIR Bulk Data NDJSON read with the CDS Hooks service's terminology maps (--as-of).
     Every value is validated in SQL (bad rows are reported by line and field, exit 2, and
     every valid row is still screened); rows with a narrative or instruments are read in
-    Python first; then every rule runs as one SQL query.
+    Python first (--workers processes); then every rule runs as one SQL query.
     """
     from backpath.kb import load_knowledge
     from backpath.screening import Screening, ScreeningInputError, triage_sql
@@ -90,9 +139,26 @@ def screen_command(
     if show_sql:
         typer.echo(triage_sql(kb))
         return
-    if source is None:
-        fail("give an input file (CSV, JSON Lines or Parquet), or --sql to print the query")
+    if source is None and table is None:
+        fail(
+            "give an input file (CSV, JSON Lines or Parquet), a Bulk export folder, "
+            "--table NAME, or --sql to print the query"
+        )
         return
+    if source is not None and table is not None:
+        fail("--table: give either an input file or --table, not both")
+    day = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            fail(f"--as-of: not a date (YYYY-MM-DD): {as_of!r}")
+    url = None
+    if table is not None:
+        from backpath.store import default_database_url
+
+        url = database_url or default_database_url(data_dir)
+    name = source.name if source is not None else f"table {table}"
     if engine not in ("duckdb", "spark"):
         fail(f"--engine: must be duckdb or spark, not {engine!r}")
     if engine == "spark":
@@ -104,7 +170,7 @@ def screen_command(
     started = time.perf_counter()
     with (
         Progress(
-            TextColumn("screening"),
+            TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             _RowsPerSecond(started),
@@ -117,27 +183,48 @@ def screen_command(
             engine=engine,
             master=master,
             progress=lambda done, rows: progress.update(task, completed=done, rows=rows),
+            workers=workers,
+            stage=lambda text: progress.update(task, description=text),
         ) as screening,
     ):
-        task = progress.add_task("screen", total=1.0, rows=0.0)
+        task = progress.add_task("screening", total=1.0, rows=0.0)
         try:
-            run = screening.run(source)
+            if table is not None and url is not None:
+                run = screening.run_table(url, table)
+            else:
+                assert source is not None
+                run = screening.run(source, as_of=day)
             screening.write(output)
         except ScreeningInputError as exc:
             progress.stop()
-            fail(f"{source}: {exc}")
+            fail(f"{source if source is not None else table}: {exc}")
             return
         if report is not None:
             from backpath.screening.report import write_report
 
-            write_report(screening, run, report, kb, title=source.name)
+            write_report(screening, run, report, kb, title=name)
+    if run.bulk is not None:
+        for note in run.bulk.notes():
+            err_console.print(note, highlight=False)
     _print_summary(run.summary, run.seconds)
+    if run.python_rows:
+        err_console.print(
+            f"{run.python_rows:,} rows with a narrative or instruments read in Python "
+            f"({workers} worker{'s' if workers > 1 else ''})",
+            highlight=False,
+        )
+    if run.bulk is not None:
+        for bad_line in run.bulk.problems[:_SHOWN_ERRORS]:
+            err_console.print(f"[bold red]error:[/] {bad_line}", highlight=False)
+        more = run.bulk.problem_count - min(len(run.bulk.problems), _SHOWN_ERRORS)
+        if more > 0:
+            err_console.print(f"[bold red]error:[/] ... and {more} more lines not used")
     for line, message in run.errors[:_SHOWN_ERRORS]:
-        err_console.print(f"[bold red]error:[/] line {line}: {message}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {run.where} {line}: {message}", highlight=False)
     hidden = run.summary.errors - min(len(run.errors), _SHOWN_ERRORS)
     if hidden > 0:
         err_console.print(f"[bold red]error:[/] ... and {hidden} more rows with errors")
-    if run.summary.errors:
+    if run.failed:
         raise typer.Exit(2)
 
 

@@ -12,6 +12,7 @@ from backpath.cli import app
 
 if TYPE_CHECKING:
     from backpath.store import Store
+    from backpath.store.accounts import TotpKeyring
 
 users_app = typer.Typer(help="Clinician logins for the web app.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -83,7 +84,8 @@ def create_command(
 def list_command(
     database_url: DatabaseOption = None, data_dir: DataDirOption = Path("data")
 ) -> None:
-    """List clinician logins."""
+    """List clinician logins (username, name, active or disabled, and ``totp`` when the
+    login asks for an authenticator code after the password)."""
     from backpath.store import accounts
 
     store = _open(database_url, data_dir)
@@ -91,7 +93,8 @@ def list_command(
         with store.session() as db:
             for clinician in accounts.list_clinicians(db):
                 state = "active" if clinician.active else "disabled"
-                typer.echo(f"{clinician.username}\t{clinician.display_name}\t{state}")
+                second = "\ttotp" if accounts.totp_enabled(db, clinician) else ""
+                typer.echo(f"{clinician.username}\t{clinician.display_name}\t{state}{second}")
     finally:
         store.dispose()
 
@@ -155,3 +158,131 @@ def disable_command(
     finally:
         store.dispose()
     typer.echo(f"{username!r} is now {'enabled' if enable else 'disabled'}.")
+
+
+totp_app = typer.Typer(
+    help="TOTP second factor (authenticator-app codes) for clinician sign-in.",
+    no_args_is_help=True,
+)
+users_app.add_typer(totp_app, name="totp")
+
+
+def _totp_keyring(data_dir: Path) -> TotpKeyring:
+    """The keys of the TOTP secrets: the identity key (``BACKPATH_IDENTITY_KEY`` or
+    ``DATA_DIR/identity_key``) and the old ones (``BACKPATH_IDENTITY_KEYS_OLD``)."""
+    from backpath.cli._io import fail
+    from backpath.store import accounts
+    from backpath.store.identity import IdentityKeyError, load_identity_key, old_identity_keys
+
+    try:
+        return accounts.TotpKeyring(load_identity_key(data_dir), old_identity_keys())
+    except IdentityKeyError as exc:
+        raise fail(str(exc)) from exc
+
+
+@totp_app.command("enable")
+def totp_enable_command(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Make a new secret when TOTP is already on.")
+    ] = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = Path("data"),
+) -> None:
+    """Turn on the code after the password; prints the secret and its otpauth:// URI once.
+
+    Signs the clinician out everywhere (those sessions were opened without a code).
+    """
+    from backpath.cli._io import fail
+    from backpath.store import accounts, audit
+    from backpath.store.audit import Actor
+
+    keyring = _totp_keyring(data_dir)
+    store = _open(database_url, data_dir)
+    try:
+        with store.session() as db:
+            clinician = accounts.get_clinician(db, username)
+            if clinician is None:
+                fail(f"no clinician {username!r}")
+                return
+            if accounts.totp_enabled(db, clinician) and not replace:
+                fail(
+                    f"{clinician.username!r} already has TOTP: --replace makes a new secret "
+                    "(the old one stops working)"
+                )
+                return
+            setup = accounts.enable_totp(db, clinician, keyring)
+            audit.record(
+                db,
+                Actor("cli"),
+                "update",
+                "clinician",
+                clinician.username,
+                {"totp": "replaced" if replace else "enabled"},
+            )
+    finally:
+        store.dispose()
+    typer.echo(
+        f"TOTP is on for {username.strip().lower()!r}: add it to an authenticator app now "
+        "(scan the URI as a QR code, or type the secret). It is not shown again."
+    )
+    typer.echo(f"secret: {setup.secret}")
+    typer.echo(f"uri: {setup.uri}")
+
+
+@totp_app.command("disable")
+def totp_disable_command(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = Path("data"),
+) -> None:
+    """Turn the code off: the clinician signs in with the password alone again."""
+    from backpath.cli._io import fail
+    from backpath.store import accounts, audit
+    from backpath.store.audit import Actor
+
+    store = _open(database_url, data_dir)
+    try:
+        with store.session() as db:
+            clinician = accounts.get_clinician(db, username)
+            if clinician is None:
+                fail(f"no clinician {username!r}")
+                return
+            removed = accounts.disable_totp(db, clinician)
+            if removed:
+                audit.record(
+                    db,
+                    Actor("cli"),
+                    "update",
+                    "clinician",
+                    clinician.username,
+                    {"totp": "disabled"},
+                )
+    finally:
+        store.dispose()
+    if removed:
+        typer.echo(f"TOTP is off for {username.strip().lower()!r}.")
+    else:
+        typer.echo(f"{username.strip().lower()!r} had no TOTP; nothing changed.")
+
+
+@totp_app.command("reencrypt")
+def totp_reencrypt_command(
+    database_url: DatabaseOption = None, data_dir: DataDirOption = Path("data")
+) -> None:
+    """After an identity-key rotation: encrypt every TOTP secret under the new key (run it
+    while the old key is still in BACKPATH_IDENTITY_KEYS_OLD)."""
+    from backpath.cli._io import fail
+    from backpath.store import accounts
+
+    keyring = _totp_keyring(data_dir)
+    store = _open(database_url, data_dir)
+    try:
+        with store.session() as db:
+            count = accounts.reencrypt_totp(db, keyring)
+    except accounts.TotpSecretError as exc:
+        fail(str(exc), code=1)
+        return
+    finally:
+        store.dispose()
+    typer.echo(f"Re-encrypted {count} TOTP secret(s).")

@@ -21,6 +21,7 @@ from backpath.intake import Intake
 from backpath.kb import KnowledgeBase
 from backpath.screening.compile import screening_columns
 from backpath.screening.staging import ERROR_COLUMN, KEY_COLUMN, LINE_COLUMN
+from backpath.screening.workers import ordered_map
 from backpath.triage.engine import NarrativeReader, prepare_answers
 
 DANGER_WORDS = "danger_words"
@@ -57,6 +58,32 @@ def prepared_rows(
         row["danger_words"] = DANGER_WORDS in prepared.narrative_problems
         row[ERROR_COLUMN] = None
         yield row
+
+
+WORKER_BATCH = 64
+"""Rows sent to a worker at a time: large enough to amortise the hand-over, small enough
+to keep every worker busy on a few hundred narratives."""
+
+
+def _prepare_batch(
+    kb: KnowledgeBase, batch: list[tuple[int, str]], _extra: object
+) -> list[dict[str, Any]]:
+    """Prepare one batch (in a worker process)."""
+    return list(prepared_rows(batch, kb))
+
+
+def prepared_rows_parallel(
+    lines: Iterable[tuple[int, str]],
+    kb: KnowledgeBase,
+    workers: int = 1,
+    batch: int = WORKER_BATCH,
+) -> Iterator[dict[str, Any]]:
+    """``prepared_rows`` over ``workers`` processes (1: in this process), in input order;
+    each worker builds the reader once (``workers.ordered_map``)."""
+    if workers <= 1:
+        yield from prepared_rows(lines, kb)
+        return
+    yield from ordered_map(_prepare_batch, lines, kb, workers, batch, warm_reader=True)
 
 
 def write_prepared(rows: Iterable[dict[str, Any]], path: str) -> int:

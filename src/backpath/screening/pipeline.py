@@ -25,12 +25,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from backpath.kb import KnowledgeBase
+from backpath.screening.bulk import BulkReading, read_bulk_export
 from backpath.screening.compile import screening_columns, triage_sql
-from backpath.screening.narrative import prepared_rows, write_prepared
+from backpath.screening.narrative import prepared_rows_parallel, write_prepared
 from backpath.screening.staging import (
     DUCKDB,
     ERROR_COLUMN,
@@ -42,6 +44,7 @@ from backpath.screening.staging import (
     staging_sql,
 )
 from backpath.screening.summary import ScreeningSummary, summary_sql
+from backpath.screening.workers import WorkerError
 from backpath.vocabulary import FindingType
 
 INPUT_FORMATS = {
@@ -88,6 +91,16 @@ class ScreenRun:
     errors: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
     python_rows: int = 0
+    where: str = "line"
+    """What an error's number counts: ``line`` of the file, ``row`` of a database table,
+    or ``patient`` of a Bulk export (its place in the Patient files)."""
+    bulk: BulkReading | None = None
+    """For a FHIR Bulk export: what it held and its bad lines."""
+
+    @property
+    def failed(self) -> bool:
+        """True when any row, line or resource could not be used (the CLI exits 2)."""
+        return bool(self.summary.errors or (self.bulk and self.bulk.problem_count))
 
 
 class Screening:
@@ -105,12 +118,18 @@ class Screening:
         progress: Progress | None = None,
         threads: int | None = None,
         memory_limit: str | None = None,
+        workers: int = 1,
+        stage: Callable[[str], None] | None = None,
     ) -> None:
         import duckdb
 
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}")
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self.kb = kb
+        self.workers = workers
+        self.stage = stage or (lambda _text: None)
         self.engine = engine
         self.master = master
         self.progress = progress
@@ -186,7 +205,9 @@ class Screening:
             )
         return staging_sql(self.kb, columns, DUCKDB)
 
-    def _stage_jsonl(self, source: Path) -> tuple[str, int]:
+    def _stage_jsonl(self, source: Path, row_errors: Path | None = None) -> tuple[str, int]:
+        """Stage a JSON Lines file; ``row_errors`` (JSON Lines of ``__line``, ``__error``)
+        marks rows found invalid before staging (a Bulk export's unreadable intakes)."""
         self.con.execute(
             "CREATE VIEW source_lines AS SELECT row_number() OVER () AS __line, line FROM "
             f"read_csv({_literal(str(source))}, columns = {{'line': 'VARCHAR'}}, header = false,"
@@ -194,8 +215,24 @@ class Screening:
             "strict_mode = false, null_padding = true)"
         )
         self.con.execute(f"CREATE TABLE staged AS {jsonl_staging_sql(self.kb)}")
+        if row_errors is not None and row_errors.stat().st_size:
+            self.con.execute(
+                f"UPDATE staged SET {ERROR_COLUMN} = e.__error, __python = FALSE FROM "
+                f"read_json({_literal(str(row_errors))}, format = 'newline_delimited', "
+                "columns = {'__line': 'BIGINT', '__error': 'VARCHAR'}) AS e "
+                f"WHERE staged.{LINE_COLUMN} = e.__line"
+            )
         # Rows with a narrative or instruments: prepared in Python, then joined back.
         prepared = self.folder / "prepared.jsonl"
+        waiting = self.con.execute(
+            "SELECT count(*) FROM staged WHERE __python AND __error IS NULL"
+        ).fetchone()
+        total = int(waiting[0]) if waiting else 0
+        if total:
+            self.stage(
+                f"reading {total:,} narratives ({self.workers} "
+                f"worker{'s' if self.workers > 1 else ''})"
+            )
         cursor = self.con.execute(
             "SELECT __line, line FROM staged WHERE __python AND __error IS NULL ORDER BY __line"
         )
@@ -208,7 +245,13 @@ class Screening:
                 for number, line in chunk:
                     yield int(number), str(line)
 
-        count = write_prepared(prepared_rows(batches(), self.kb), str(prepared))
+        try:
+            count = write_prepared(
+                prepared_rows_parallel(batches(), self.kb, self.workers), str(prepared)
+            )
+        except WorkerError as exc:
+            raise ScreeningInputError("", str(exc)) from None
+        self.stage("screening")
         columns = [
             (LINE_COLUMN, "BIGINT"),
             (KEY_COLUMN, "VARCHAR"),
@@ -270,9 +313,49 @@ class Screening:
         if failure:
             raise failure[0]
 
-    def run(self, source: Path) -> ScreenRun:
-        """Validate and screen ``source``; keep the screened rows for ``write``/``report``."""
+    def _read_bulk(self, folder: Path, as_of: date | None) -> tuple[BulkReading, Path, Path]:
+        """A Bulk export read into one Intake JSON line per patient (``bulk``)."""
+        if self.engine == "spark":
+            raise ScreeningInputError(
+                "", "a FHIR Bulk export is read with DuckDB; use --engine duckdb"
+            )
+        out = self.folder / "bulk-patients.jsonl"
+        errors = self.folder / "bulk-errors.jsonl"
+        day = as_of or datetime.now(UTC).date()
+        self.stage(
+            f"reading {folder.name} ({self.workers} worker{'s' if self.workers > 1 else ''})"
+        )
+        try:
+            reading = read_bulk_export(
+                self.con,
+                self.kb,
+                folder,
+                day,
+                out,
+                errors,
+                workers=self.workers,
+                progress=lambda n: self.stage(f"reading {folder.name}: {n:,} patients"),
+            )
+        except WorkerError as exc:
+            raise ScreeningInputError("", str(exc)) from None
+        self.stage("screening")
+        if reading.patients == 0:
+            shown = "; ".join(str(p) for p in reading.problems[:3])
+            raise ScreeningInputError(
+                "",
+                f"{folder.name}: no Patient resources with an id, so nobody to screen"
+                + (f" ({reading.problem_count} bad lines: {shown})" if shown else ""),
+            )
+        return reading, out, errors
+
+    def run(self, source: Path, as_of: date | None = None) -> ScreenRun:
+        """Validate and screen ``source`` (a file, or a folder holding a FHIR Bulk export,
+        read on ``as_of``: default today); keep the screened rows for ``write``/``report``."""
         started = time.perf_counter()
+        bulk: BulkReading | None = None
+        row_errors: Path | None = None
+        if source.is_dir():
+            bulk, source, row_errors = self._read_bulk(source, as_of)
         fmt = input_format(source)
         if not source.exists():
             raise ScreeningInputError("", f"{source}: no such file")
@@ -303,7 +386,7 @@ class Screening:
             if fmt in ("csv", "parquet"):
                 staged = self._stage_table(source, fmt, self._columns(source, fmt))
             else:
-                staged, python_rows = self._stage_jsonl(source)
+                staged, python_rows = self._stage_jsonl(source, row_errors)
             self.con.execute(f"CREATE VIEW screen_input AS {staged}")
             query = triage_sql(
                 self.kb,
@@ -325,7 +408,7 @@ class Screening:
             f"FROM read_parquet({_literal(str(self.results))}, "
             "file_row_number = true)"
         )
-        errors = self._errors()
+        errors = self._errors(label_rows=bulk is not None)
         sql, names = summary_sql(self.kb, "results")
         groups = self.con.execute(sql).fetchall()
         count = self.con.execute(
@@ -337,14 +420,50 @@ class Screening:
         )
         if self.progress is not None:
             self.progress(1.0, float(summary.rows + summary.errors))
-        return ScreenRun(summary, errors, time.perf_counter() - started, python_rows)
+        return ScreenRun(
+            summary,
+            errors,
+            time.perf_counter() - started,
+            python_rows,
+            where="patient" if bulk is not None else "line",
+            bulk=bulk,
+        )
 
-    def _errors(self) -> list[tuple[int, str]]:
+    def run_table(self, database_url: str, table: str) -> ScreenRun:
+        """Screen the rows of a table or view of a SQLite or PostgreSQL database, streamed
+        through SQLAlchemy (``screening.table``); errors are named by row number."""
+        from backpath.screening.table import table_to_csv
+
+        if self.engine == "spark":
+            raise ScreeningInputError("", "--table is read with DuckDB; use --engine duckdb")
+        staged = self.folder / "table.csv"
+        self.stage(f"reading table {table}")
+        rows = table_to_csv(
+            self.kb,
+            database_url,
+            table,
+            staged,
+            progress=lambda n: self.stage(f"reading table {table}: {n:,} rows"),
+        )
+        self.stage("screening")
+        if rows == 0:
+            raise ScreeningInputError("", f"table {table!r} has no rows")
+        run = self.run(staged)
+        # The CSV has a header line: a table's row N is the file's line N + 1.
+        run.errors = [(line - 1, message.removeprefix("CSV: ")) for line, message in run.errors]
+        run.where = "row"
+        return run
+
+    def _errors(self, label_rows: bool = False) -> list[tuple[int, str]]:
+        """The first error rows; ``label_rows`` names each by its row id (a Patient)."""
         rows = self.con.execute(
-            f"SELECT {LINE_COLUMN}, {ERROR_COLUMN} FROM results WHERE {ERROR_COLUMN} IS NOT NULL"
-            f" ORDER BY {LINE_COLUMN} LIMIT {ERROR_SAMPLE}"
+            f"SELECT {LINE_COLUMN}, {ERROR_COLUMN}, {KEY_COLUMN} FROM results "
+            f"WHERE {ERROR_COLUMN} IS NOT NULL ORDER BY {LINE_COLUMN} LIMIT {ERROR_SAMPLE}"
         ).fetchall()
-        errors = [(int(line), str(message)) for line, message in rows]
+        errors = [
+            (int(line), f"Patient/{key}: {message}" if label_rows else str(message))
+            for line, message, key in rows
+        ]
         import duckdb
 
         try:

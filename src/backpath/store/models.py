@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -106,7 +107,18 @@ class StoredAssessment(Base):
         back_populates="assessment", order_by="Note.created_at", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (Index("ix_assessments_worklist", "urgency_rank", "created_at"),)
+    __table_args__ = (
+        Index("ix_assessments_worklist", "urgency_rank", "created_at"),
+        # The open worklist in keyset order, unreviewed rows only (migration 0006, #12).
+        Index(
+            "ix_assessments_open_worklist",
+            "urgency_rank",
+            "created_at",
+            "id",
+            sqlite_where=text("reviewed_at IS NULL"),
+            postgresql_where=text("reviewed_at IS NULL"),
+        ),
+    )
 
 
 class Note(Base):

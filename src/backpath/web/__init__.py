@@ -6,7 +6,24 @@ the knowledge base (``knowledge/ui/web.yaml`` for interface words). Routes only 
 between HTTP and the core: ``Intake.from_json`` -> ``assess`` -> templates or Result JSON.
 """
 
-from backpath.web.app import create_app
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from backpath.web.settings import Settings, settings_from_env
 
+if TYPE_CHECKING:
+    from backpath.web.app import create_app
+
 __all__ = ["Settings", "create_app", "settings_from_env"]
+
+
+def __getattr__(name: str) -> Any:
+    """``create_app`` is imported on first use: importing ``backpath.web.settings`` (as the
+    FHIR and CDS Hooks modules do) must not build the whole app, whose routes import those
+    same modules back."""
+    if name == "create_app":
+        from backpath.web.app import create_app
+
+        return create_app
+    raise AttributeError(name)

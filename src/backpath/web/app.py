@@ -21,7 +21,7 @@ from backpath.kb import load_knowledge
 from backpath.store import Store, accounts, audit, open_store
 from backpath.store._tokens import digest
 from backpath.store.audit import Actor
-from backpath.web import routes_api, routes_clinic, routes_patient
+from backpath.web import routes_api, routes_clinic, routes_patient, routes_smart
 from backpath.web.i18n import Words, parse_accept_language
 from backpath.web.intake import Questionnaire
 from backpath.web.pages import STATIC_DIR, Web, make_environment, render, words_for
@@ -158,6 +158,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(routes_api.build_router(kb, settings.max_narrative_chars))
     app.include_router(routes_clinic.router)
     app.include_router(routes_patient.router)
+    app.include_router(routes_smart.router)  # SMART App Launch and write-back (#13)
     app.include_router(build_interop_router(kb, settings.max_narrative_chars, settings))
 
     @app.get("/healthz", include_in_schema=False)

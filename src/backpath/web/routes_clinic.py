@@ -11,16 +11,18 @@ import asyncio
 import csv
 import io
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from backpath.store import accounts, assessments, audit
 from backpath.store.audit import Actor
@@ -31,6 +33,7 @@ from backpath.store.identity import (
     age_disagrees,
     identities_of,
     identity_of,
+    load_identity_key,
     search_assessments,
 )
 from backpath.store.models import Clinician, StoredAssessment, utcnow
@@ -45,7 +48,7 @@ from backpath.web.present import (
     trend,
 )
 from backpath.web.security import csrf_ok
-from backpath.web.settings import identity_keyring
+from backpath.web.settings import Settings, identity_keyring
 
 router = APIRouter(prefix="/clinic", include_in_schema=False)
 
@@ -103,9 +106,25 @@ def login_page(request: Request) -> Response:
 
 @dataclass(frozen=True)
 class _SignInOutcome:
-    """What the password check decided: the new session token, or the failure."""
+    """What the check decided: the new session token, or the failure, or (password right,
+    TOTP on) that the code must come next."""
 
     token: str | None
+    needs_code: bool = False
+
+
+# The second step of a sign-in with TOTP: the password was right, the code is due. Kept in
+# the (signed) session cookie for a few minutes and a few codes, then the password is
+# asked again. Wrong codes count as failed sign-ins, so they slow further attempts too.
+TOTP_PENDING_KEY = "clinic_totp"
+TOTP_PENDING_SECONDS = 300
+TOTP_PENDING_TRIES = 5
+
+
+def totp_keyring(settings: Settings) -> accounts.TotpKeyring:
+    """The keys of the clinicians' TOTP secrets: the identity keys (current, then old)."""
+    current = settings.identity_key or load_identity_key(settings.data_dir)
+    return accounts.TotpKeyring(current, settings.identity_keys_old)
 
 
 def _sign_in_wait(shared: Web, username: str, client: str) -> float:
@@ -152,6 +171,16 @@ def _check_sign_in(
                 detail,
             )
             return _SignInOutcome(None)
+        if accounts.totp_enabled(db, clinician):
+            audit.record(
+                db,
+                Actor(f"login:{username}", client),
+                "login_code_asked",
+                "clinician",
+                clinician.username,
+                detail,
+            )
+            return _SignInOutcome(None, needs_code=True)
         accounts.purge_expired(db, settings.login_window * 4)
         token = accounts.start_session(db, clinician, settings.clinician_session_lifetime)
         audit.record(
@@ -187,16 +216,133 @@ async def login(request: Request) -> Response:
     if wait > 0:
         await asyncio.sleep(wait)
     outcome = await run_in_threadpool(_check_sign_in, shared, username, password, client, wait)
+    if outcome.needs_code:
+        request.session.pop(SESSION_KEY, None)
+        request.session[TOTP_PENDING_KEY] = {
+            "username": username,
+            "next": target,
+            "since": time.time(),
+            "tries": 0,
+        }
+        return RedirectResponse("/clinic/login/code", status_code=303)
     if outcome.token is None:
         words = words_for(request)
         error = words("sign_in_failed")
         return render(request, "clinic/login.html", status_code=401, error=error, next=target)
+    return _signed_in(request, outcome.token, target)
+
+
+def _signed_in(request: Request, token: str, target: str) -> Response:
+    """A fresh session cookie (only the language kept) holding the new session token."""
     language = request.session.get("lang")
     request.session.clear()
     if language:
         request.session["lang"] = language
-    request.session[SESSION_KEY] = outcome.token
+    request.session[SESSION_KEY] = token
     return RedirectResponse(target, status_code=303)
+
+
+def _pending_code(request: Request) -> dict[str, Any] | None:
+    """The sign-in waiting for its TOTP code, or ``None`` (none, expired, or used up)."""
+    pending = request.session.get(TOTP_PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    since = pending.get("since")
+    tries = pending.get("tries")
+    if (
+        not isinstance(pending.get("username"), str)
+        or not isinstance(since, int | float)
+        or not isinstance(tries, int)
+        or not 0 <= time.time() - since <= TOTP_PENDING_SECONDS
+        or tries >= TOTP_PENDING_TRIES
+    ):
+        request.session.pop(TOTP_PENDING_KEY, None)
+        return None
+    return pending
+
+
+def _check_code(shared: Web, username: str, code: str, client: str, waited: float) -> str | None:
+    """Verify a TOTP code (single use), record the attempt, audit; the new session token
+    when it is right. Runs in a worker thread (database calls block)."""
+    settings = shared.settings
+    detail: dict[str, Any] = {"factor": "totp"}
+    if waited:
+        detail["waited_seconds"] = round(waited, 3)
+    with shared.store.session() as db:
+        clinician = accounts.get_clinician(db, username)
+        right = False
+        if clinician is not None and clinician.active:
+            try:
+                right = accounts.verify_totp(db, clinician, totp_keyring(settings), code)
+            except accounts.TotpSecretError:
+                detail["secret_unreadable"] = True
+        accounts.record_attempt(db, username, client, right)
+        if clinician is None or not right:
+            audit.record(
+                db,
+                Actor(f"login:{username}", client),
+                "login_failed",
+                "clinician",
+                username,
+                detail,
+            )
+            return None
+        accounts.purge_expired(db, settings.login_window * 4)
+        token = accounts.start_session(db, clinician, settings.clinician_session_lifetime)
+        audit.record(
+            db,
+            Actor(f"clinician:{clinician.username}", client),
+            "login",
+            "clinician",
+            clinician.username,
+            detail,
+        )
+    return token
+
+
+@router.get("/login/code")
+def login_code_page(request: Request) -> Response:
+    """The second step of a sign-in with TOTP: the 6-digit code from the app."""
+    if _pending_code(request) is None:
+        return RedirectResponse("/clinic/login", status_code=303)
+    return render(request, "clinic/login_code.html", error=None)
+
+
+@router.post("/login/code")
+async def login_code(request: Request) -> Response:
+    """Check the code after the password; wrong codes count as failed sign-ins.
+
+    The same progressive wait as for passwords applies first (per username and per client
+    address). A code is accepted once only. After ``TOTP_PENDING_TRIES`` wrong codes, or
+    ``TOTP_PENDING_SECONDS``, the password is asked again.
+    """
+    form, ok = await _form(request)
+    if not ok:
+        return render(request, "form_expired.html", status_code=403)
+    pending = _pending_code(request)
+    if pending is None:
+        return RedirectResponse("/clinic/login", status_code=303)
+    shared = web(request)
+    username = str(pending["username"])
+    client = _client(request)
+    wait = await run_in_threadpool(_sign_in_wait, shared, username, client)
+    if wait > 0:
+        await asyncio.sleep(wait)
+    code = form.get("code", "")[:32]
+    token = await run_in_threadpool(_check_code, shared, username, code, client, wait)
+    if token is None:
+        pending["tries"] = int(pending["tries"]) + 1
+        request.session[TOTP_PENDING_KEY] = pending
+        words = words_for(request)
+        if pending["tries"] >= TOTP_PENDING_TRIES:
+            request.session.pop(TOTP_PENDING_KEY, None)
+            error = words("totp_start_again")
+            target = _safe_next(str(pending.get("next")))
+            return render(request, "clinic/login.html", status_code=401, error=error, next=target)
+        return render(
+            request, "clinic/login_code.html", status_code=401, error=words("totp_failed")
+        )
+    return _signed_in(request, token, _safe_next(str(pending.get("next"))))
 
 
 def _end_session(shared: Web, token: str, client: str) -> None:
@@ -248,11 +394,20 @@ PAGE_SIZE = 100
 NEWEST_EMERGENCY_WINDOW = timedelta(hours=24)
 
 
-def _page_number(request: Request, pages: int) -> int:
-    """The ``page`` query parameter, clamped to the pages there are (1 when absent or bad)."""
-    raw = request.query_params.get("page", "1")
-    number = int(raw) if raw.isdigit() and len(raw) < 7 else 1
-    return min(max(number, 1), pages)
+def _page_start(request: Request) -> tuple[assessments.WorklistCursor | None, int, str]:
+    """Where the page starts: the keyset cursor ``after`` (None: the first page), how many
+    rows came before it (``shown``, only for "Showing 101 to 200"), and a message when the
+    cursor was not one this worklist made (the first page is shown instead)."""
+    query = request.query_params
+    raw = query.get("after", "")
+    if not raw:
+        return None, 0, ""
+    try:
+        cursor = assessments.WorklistCursor.decode(raw)
+    except assessments.CursorError as error:
+        return None, 0, f"{error.field}: {error.message}"
+    shown = query.get("shown", "0")
+    return cursor, int(shown) if shown.isdigit() and len(shown) < 10 else 0, ""
 
 
 def _select(db: Session, filters: Mapping[str, Any]) -> list[StoredAssessment]:
@@ -278,23 +433,55 @@ def red_flags(row: StoredAssessment) -> list[str]:
     )
 
 
-def _row_view(row: StoredAssessment, words: Words) -> dict[str, Any]:
+def rule_title(rule: Mapping[str, Any], words: Words) -> str:
+    """A rule's title in the clinician's language, whatever the patient's (issue #12).
+
+    A stored result carries its fired rules' titles in the patient's language (the patient
+    reads them too); a clinician reads the title of the same rule id from the knowledge base
+    in the page's language instead (English where a translation is missing). A rule no
+    longer in the knowledge base keeps the title stored with the result.
+    """
+    kb = words.kb
+    rule_id = str(rule.get("id", ""))
+    found = kb.rules_by_id.get(rule_id) or next(
+        (meta for meta in kb.meta_rules if meta.id == rule_id), None
+    )
+    if found is None:
+        return str(rule.get("title", rule_id))
+    return kb.text(f"rule.{rule_id}.title", words.language, found.spec.title)
+
+
+def _age_sex(row: StoredAssessment, words: Words) -> str:
+    """The patient's age and sex ("45 years, Female") in the clinician's words."""
     answers = row.intake.get("answers", {})
     kb = words.kb
-    fired = row.result.get("fired_rules", [])
-    age_sex = ", ".join(
+    return ", ".join(
         format_value(kb.findings.get(code), answers[code], words)
         for code in ("age", "sex")
         if code in answers
     )
+
+
+def patient_language(row: StoredAssessment, words: Words) -> dict[str, str] | None:
+    """The patient's language when it is not the clinician's: its code and its name, to
+    mark the patient's own words (which are never translated) on clinician pages."""
+    language = row.language or "en"
+    if language == words.language:
+        return None
+    return {"code": language, "name": words.language_name(language)}
+
+
+def _row_view(row: StoredAssessment, words: Words) -> dict[str, Any]:
+    fired = row.result.get("fired_rules", [])
     return {
         "id": row.id,
         "received": _when(row.created_at),
         "urgency": row.urgency,
         "urgency_label": words.urgency_label(row.urgency),
         "flags": red_flags(row),
-        "age_sex": age_sex,
-        "summary": fired[0]["title"] if fired else "",
+        "age_sex": _age_sex(row, words),
+        "patient_language": patient_language(row, words),
+        "summary": rule_title(fired[0], words) if fired else "",
         "reviewed": row.reviewed_at is not None,
         "text_unread": _text_unread(row),
         "unsure": bool(row.result.get("unsure")),
@@ -324,14 +511,25 @@ def worklist(request: Request) -> Response:
         clinician = signed_in(request, db)
         if clinician is None:
             return _to_login(request)
-        matching = _select(db, filters)
-        total = len(matching)
-        pages = max(1, -(-total // PAGE_SIZE))
-        page = _page_number(request, pages)
-        rows = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        read_at = utcnow()
+        after, before, cursor_problem = _page_start(request)
+        urgencies = [filters["urgency"]] if filters["urgency"] else []
+        found = assessments.worklist_page(
+            db,
+            urgencies=urgencies,
+            status=filters["status"],
+            concern=filters["concern"] or None,
+            after=after,
+            limit=PAGE_SIZE,
+        )
+        rows = list(found.rows)
+        matching_counts = assessments.urgency_counts(
+            db, status=filters["status"], concern=filters["concern"] or None
+        )
+        total = sum(n for u, n in matching_counts.items() if not urgencies or u in urgencies)
         newest: list[StoredAssessment] = []
         if (
-            page == 1
+            after is None
             and filters["status"] != "reviewed"
             and filters["urgency"] in ("", "emergency")
         ):
@@ -346,7 +544,7 @@ def worklist(request: Request) -> Response:
             None,
             {
                 "filters": filters,
-                "page": page,
+                "after": after.encode() if after else None,
                 "shown": [row.id for row in rows],
                 "newest_emergencies": [row.id for row in newest],
                 "identities_shown": sorted(people),
@@ -354,6 +552,7 @@ def worklist(request: Request) -> Response:
         )
         views = [{**_row_view(row, words), "person": people.get(row.id)} for row in rows]
         newest_views = [{**_row_view(row, words), "person": people.get(row.id)} for row in newest]
+        counts = open_counts(db)
     return render(
         request,
         "clinic/worklist.html",
@@ -361,18 +560,167 @@ def worklist(request: Request) -> Response:
         clinician=clinician,
         rows=views,
         newest=newest_views,
+        counts=counts,
+        alerts={
+            "url": "/clinic/alerts",
+            "since": alert_cursor(read_at - ALERT_LATE_COMMIT_GRACE),
+            "every": shared.settings.clinic_alert_poll_seconds,
+        },
         paging={
-            "page": page,
-            "pages": pages,
+            "is_first": after is None,
+            "next": found.next_cursor.encode() if found.next_cursor else None,
+            "shown": before + len(views),
             "total": total,
-            "first": (page - 1) * PAGE_SIZE + 1 if total else 0,
-            "last": (page - 1) * PAGE_SIZE + len(views),
+            "first": before + 1 if views else 0,
+            "last": before + len(views),
+            "problem": cursor_problem,
         },
         filters=filters,
         urgencies=[u.value for u in URGENCY_ORDER],
         concerns=[c.value for c in Concern],
         statuses=assessments.REVIEW_STATUSES,
         search=None,
+    )
+
+
+# ---------------------------------------------------------------- live alert
+
+# The urgencies that raise the worklist's live alert: emergencies loudly (role="alert",
+# optional sound), urgent assessments quietly (role="status").
+ALERT_URGENCIES = (Urgency.EMERGENCY.value, Urgency.URGENT.value)
+# An assessment's ``created_at`` is taken before its transaction commits (on a busy SQLite
+# file the commit may wait for the write lock). The cursor handed back therefore lags the
+# server clock by this much, so a late commit is still seen; an item may then come twice
+# and the page skips ids it has already shown.
+ALERT_LATE_COMMIT_GRACE = timedelta(seconds=60)
+# At most this many items per answer (emergencies first): a flood of urgent posts can
+# never push a new emergency out of the answer.
+ALERT_LIMIT = 50
+
+
+def alert_cursor(moment: datetime) -> str:
+    """A poll cursor: an instant in UTC with microseconds, ``2026-11-30T14:50:00.000000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_alert_cursor(raw: str) -> datetime | None:
+    """The instant of a cursor, or ``None`` when it is not an ISO 8601 time with a zone."""
+    if not raw or len(raw) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC)
+
+
+def open_counts(db: Session) -> dict[str, int]:
+    """Unreviewed assessments per urgency, most urgent first (every urgency, 0 included)."""
+    found = assessments.urgency_counts(db, status="open")
+    return {u.value: int(found.get(u.value, 0)) for u in URGENCY_ORDER}
+
+
+def _first_red_flag(row: StoredAssessment, words: Words) -> str:
+    """The title of the first emergency or urgent rule that fired (clinician's language)."""
+    fired = row.result.get("fired_rules", [])
+    serious = [rule for rule in fired if rule.get("urgency") in ALERT_URGENCIES]
+    chosen = serious or fired
+    return rule_title(chosen[0], words) if chosen else ""
+
+
+def _alert_view(row: StoredAssessment, words: Words) -> dict[str, Any]:
+    """One item of the live alert: what the banner says and where its link goes."""
+    summary = " \u2013 ".join(
+        part for part in (_age_sex(row, words), _first_red_flag(row, words)) if part
+    )
+    shown = summary or words("open_assessment")
+    if row.urgency == Urgency.EMERGENCY.value:
+        text = words("alert_new_emergency", summary=shown)
+    else:
+        text = words("alert_new_urgent", summary=shown)
+    return {
+        "id": row.id,
+        "urgency": row.urgency,
+        "urgency_label": words.urgency_label(row.urgency),
+        "summary": summary,
+        "text": text,
+        "received": _when(row.created_at),
+        "url": f"/clinic/assessments/{row.id}",
+    }
+
+
+def _alert_error(field: str, message: str, status: int) -> JSONResponse:
+    return JSONResponse(
+        {"error": message, "field": field},
+        status_code=status,
+        headers={"cache-control": "no-store"},
+    )
+
+
+@router.get("/alerts")
+def alerts(request: Request) -> Response:
+    """New emergency and urgent assessments since ``since``, for the worklist's live alert.
+
+    JSON: ``items`` (unreviewed emergency then urgent assessments received after ``since``,
+    newest first within each, at most ``ALERT_LIMIT``), ``counts`` (unreviewed assessments
+    per urgency), ``cursor`` (the ``since`` of the next poll) and ``every`` (seconds between
+    polls). Without ``since`` there are no items, only counts and a cursor. Signed out: 401
+    (the page then stops asking and says so). An answer that names patients is audited
+    with the ids it carried; an empty one (most polls) is not, as it shows nobody.
+    """
+    shared = web(request)
+    words = words_for(request)
+    raw = request.query_params.get("since", "")
+    since = parse_alert_cursor(raw) if raw else None
+    if raw and since is None:
+        return _alert_error("since", words("alert_error_since"), 422)
+    with shared.store.session() as db:
+        clinician = signed_in(request, db)
+        if clinician is None:
+            return _alert_error("session", words("alert_signed_out"), 401)
+        read_at = utcnow()
+        rows: list[StoredAssessment] = []
+        if since is not None:
+            query = (
+                select(StoredAssessment)
+                .where(StoredAssessment.urgency.in_(ALERT_URGENCIES))
+                .where(StoredAssessment.reviewed_at.is_(None))
+                .where(StoredAssessment.created_at > since)
+                .order_by(
+                    StoredAssessment.urgency_rank.desc(),
+                    StoredAssessment.created_at.desc(),
+                    StoredAssessment.id.desc(),
+                )
+                .limit(ALERT_LIMIT + 1)
+            )
+            rows = list(db.scalars(query).all())
+        more = len(rows) > ALERT_LIMIT
+        rows = rows[:ALERT_LIMIT]
+        if rows:
+            audit.record(
+                db,
+                actor(request, clinician),
+                "view",
+                "alerts",
+                None,
+                {"shown": [row.id for row in rows]},
+            )
+        items = [_alert_view(row, words) for row in rows]
+        counts = open_counts(db)
+    cursor = read_at - ALERT_LATE_COMMIT_GRACE
+    if since is not None:
+        cursor = max(cursor, since)
+    return JSONResponse(
+        {
+            "items": items,
+            "more": more,
+            "counts": counts,
+            "cursor": alert_cursor(cursor),
+            "every": shared.settings.clinic_alert_poll_seconds,
+        },
+        headers={"cache-control": "no-store"},
     )
 
 
@@ -496,6 +844,8 @@ async def search(request: Request) -> Response:
         clinician=clinician,
         rows=views,
         newest=[],
+        counts=None,
+        alerts=None,
         paging={"page": 1, "pages": 1, "total": len(views), "first": 1, "last": len(views)},
         filters=_filters(request),
         urgencies=[u.value for u in URGENCY_ORDER],
@@ -638,6 +988,7 @@ def _assessment_view(db: Session, row: StoredAssessment, words: Words) -> dict[s
         fired.append(
             {
                 **rule,
+                "title": rule_title(rule, words),
                 "because_view": because,
                 "source_view": [
                     citations.get(s, {"id": s, "title": s, "url": None})
@@ -650,7 +1001,11 @@ def _assessment_view(db: Session, row: StoredAssessment, words: Words) -> dict[s
     ranks = {u.value: u.rank for u in Urgency}
     current = ranks.get(str(result.get("urgency")), 0)
     unresolved = [
-        {**item, "ask_labels": [label(code) for code in item.get("ask", [])]}
+        {
+            **item,
+            "title": rule_title(item, words),
+            "ask_labels": [label(code) for code in item.get("ask", [])],
+        }
         for item in result.get("unresolved", [])
         if ranks.get(str(item.get("urgency")), 0) > current
     ]
@@ -703,6 +1058,7 @@ def _assessment_view(db: Session, row: StoredAssessment, words: Words) -> dict[s
             {**item, "label": label(item["code"])} for item in narrative_findings
         ],
         "narrative_unread": bool(narrative) and not row.narrative_read,
+        "patient_language": patient_language(row, words),
         "trend": trend(points) if len(points) > 1 else None,
         "scores": scores,
         "episode": [

@@ -537,7 +537,11 @@ def _finish(request: Request) -> Response:
             audit.record(db, actor, "create", "assessment", saved.assessment.id, detail)
         drafts.delete_draft(db, draft)
     request.session.pop(DRAFT_KEY, None)
-    return _redirect(f"/r/{saved.patient_token}")
+    # Opened from an EHR (SMART launch, #13): write it back there first, then the result.
+    from backpath.web.routes_smart import finished_url
+
+    ehr = finished_url(request, saved.assessment.id, saved.patient_token)
+    return _redirect(ehr or f"/r/{saved.patient_token}")
 
 
 @router.get("/intake/section/{page_id}")

@@ -29,6 +29,16 @@ PUBLIC_URL_ENV = "BACKPATH_PUBLIC_URL"
 API_ANONYMOUS_POSTS_ENV = "BACKPATH_API_ANONYMOUS_POSTS"
 API_ANONYMOUS_PER_MINUTE_ENV = "BACKPATH_API_ANONYMOUS_POSTS_PER_MINUTE"
 IDEMPOTENCY_HOURS_ENV = "BACKPATH_IDEMPOTENCY_KEY_HOURS"
+# SMART App Launch (docs/interop.md, issue 13): the client id registered with the EHR, the
+# FHIR servers (iss) allowed to launch the app (comma-separated base URLs), the redirect URL
+# registered with the EHR (default: <public URL>/smart/callback) and the scopes asked for.
+SMART_CLIENT_ID_ENV = "BACKPATH_SMART_CLIENT_ID"
+SMART_ISSUERS_ENV = "BACKPATH_SMART_ISSUERS"
+SMART_REDIRECT_URL_ENV = "BACKPATH_SMART_REDIRECT_URL"
+SMART_SCOPES_ENV = "BACKPATH_SMART_SCOPES"
+# The clinician worklist asks for new emergency and urgent assessments every this many
+# seconds while it is open (the live alert, issue #12).
+CLINIC_ALERT_POLL_ENV = "BACKPATH_CLINIC_ALERT_POLL_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,17 @@ class Settings:
     # earlier keys that still decrypt and are still searched until ``reencrypt`` has run.
     identity_key: str | None = field(default=None, repr=False)
     identity_keys_old: tuple[str, ...] = field(default=(), repr=False)
+    # SMART App Launch (backpath.interop.smart, issue 13): no client id or no issuers turns
+    # it off; a launch from an iss that is not listed is refused. ``smart_scopes`` empty:
+    # the default scopes of backpath.interop.smart.
+    smart_client_id: str | None = None
+    smart_issuers: tuple[str, ...] = ()
+    smart_redirect_url: str | None = None
+    smart_scopes: str = ""
+    # The worklist's live alert: how often an open worklist asks the server for new
+    # emergency and urgent assessments (``GET /clinic/alerts``). Ten seconds keeps a new
+    # emergency on screen within seconds for a few requests a minute per open worklist.
+    clinic_alert_poll_seconds: float = 10.0
 
 
 def check_public_url(value: str | None) -> str | None:
@@ -153,6 +174,11 @@ def settings_from_env(
         idempotency_key_lifetime=timedelta(hours=_env_int(IDEMPOTENCY_HOURS_ENV, 24)),
         identity_key=load_identity_key(folder),
         identity_keys_old=old_identity_keys(),
+        smart_client_id=os.environ.get(SMART_CLIENT_ID_ENV, "").strip() or None,
+        smart_issuers=_env_list(SMART_ISSUERS_ENV),
+        smart_redirect_url=os.environ.get(SMART_REDIRECT_URL_ENV, "").strip() or None,
+        smart_scopes=os.environ.get(SMART_SCOPES_ENV, "").strip(),
+        clinic_alert_poll_seconds=_env_int(CLINIC_ALERT_POLL_ENV, 10),
     )
 
 

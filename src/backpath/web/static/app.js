@@ -122,7 +122,164 @@
     });
   }
 
+  // Live alert on the clinician worklist. Every few seconds (data-alerts-every, from the
+  // server's settings) ask /clinic/alerts for emergency and urgent assessments received
+  // since the last answer's cursor. Each new one is shown once: an emergency in the
+  // role="alert" region (and a short tone if "Sound for new emergencies" is ticked), an
+  // urgent one in the quieter role="status" region; the counts per urgency follow. Rows
+  // already on the page are not announced again. Signed out (401): stop and say so.
+  var SOUND_KEY = "backpath.alertSound";
+  var audio = null;
+
+  function soundWanted() {
+    try { return window.localStorage.getItem(SOUND_KEY) === "1"; } catch (e) { return false; }
+  }
+
+  function rememberSound(on) {
+    try { window.localStorage.setItem(SOUND_KEY, on ? "1" : "0"); } catch (e) { /* private mode */ }
+  }
+
+  // The Web Audio context; browsers let it play only after a click or key on the page.
+  function audioContext() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return null;
+    if (!audio) audio = new Context();
+    if (audio.state === "suspended" && audio.resume) audio.resume();
+    return audio;
+  }
+
+  // Two short high beeps, made on the spot (no sound file is downloaded).
+  function tone() {
+    var context = audioContext();
+    if (!context) return;
+    var start = context.currentTime + 0.02;
+    for (var beep = 0; beep < 2; beep++) {
+      var at = start + beep * 0.25;
+      var oscillator = context.createOscillator();
+      var gain = context.createGain();
+      oscillator.type = "sine";
+      oscillator.frequency.value = 880;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.3, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.18);
+      oscillator.connect(gain);
+      gain.connect(context.destination);
+      oscillator.start(at);
+      oscillator.stop(at + 0.2);
+    }
+  }
+
+  function liveAlert(box) {
+    var url = box.getAttribute("data-alerts-url");
+    var since = box.getAttribute("data-alerts-since") || "";
+    var every = Math.max(parseFloat(box.getAttribute("data-alerts-every")) || 10, 0.2) * 1000;
+    var loud = document.getElementById("alerts-emergency");
+    var quiet = document.getElementById("alerts-urgent");
+    var state = document.getElementById("alerts-state");
+    var sound = document.getElementById("alert-sound");
+    var seen = {};
+    var stopped = false;
+    var rows = document.querySelectorAll("tr[data-assessment]");
+    for (var r = 0; r < rows.length; r++) seen[rows[r].getAttribute("data-assessment")] = true;
+
+    if (sound) {
+      sound.checked = soundWanted();
+      sound.addEventListener("change", function () {
+        rememberSound(sound.checked);
+        if (sound.checked) audioContext();
+      });
+      var unlock = function () { if (sound.checked) audioContext(); };
+      document.addEventListener("pointerdown", unlock);
+      document.addEventListener("keydown", unlock);
+    }
+
+    function say(text) {
+      if (state && state.textContent !== text) state.textContent = text;
+    }
+
+    function banner(item) {
+      var line = document.createElement("div");
+      line.className = "live-banner live-" + item.urgency;
+      line.setAttribute("data-alert", item.id);
+      line.setAttribute("data-urgency", item.urgency);
+      var link = document.createElement("a");
+      link.href = item.url;
+      link.textContent = item.text;
+      var when = document.createElement("span");
+      when.className = "live-when";
+      when.textContent = item.received;
+      var dismiss = document.createElement("button");
+      dismiss.type = "button";
+      dismiss.className = "small secondary";
+      dismiss.textContent = box.getAttribute("data-text-dismiss") || "Dismiss";
+      dismiss.addEventListener("click", function () { line.parentNode.removeChild(line); });
+      line.appendChild(link);
+      line.appendChild(when);
+      line.appendChild(dismiss);
+      return line;
+    }
+
+    function showCounts(counts) {
+      if (!counts) return;
+      var links = document.querySelectorAll("[data-count-for]");
+      for (var i = 0; i < links.length; i++) {
+        var value = counts[links[i].getAttribute("data-count-for")];
+        var number = links[i].querySelector("[data-count]");
+        if (number && typeof value === "number") number.textContent = String(value);
+      }
+    }
+
+    function show(answer) {
+      since = answer.cursor || since;
+      var items = answer.items || [];
+      var newEmergency = false;
+      // The server sends emergencies first, newest first: add from the end so the newest
+      // ends up on top of its region.
+      for (var i = items.length - 1; i >= 0; i--) {
+        var item = items[i];
+        if (seen[item.id]) continue;
+        seen[item.id] = true;
+        var region = item.urgency === "emergency" ? loud : quiet;
+        if (!region) continue;
+        region.insertBefore(banner(item), region.firstChild);
+        if (item.urgency === "emergency") newEmergency = true;
+      }
+      if (newEmergency && sound && sound.checked) tone();
+      showCounts(answer.counts);
+    }
+
+    function poll() {
+      var address = url + (since ? "?since=" + encodeURIComponent(since) : "");
+      fetch(address, {
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { "Accept": "application/json" }
+      })
+        .then(function (response) {
+          if (response.status === 401) {
+            stopped = true;
+            say(box.getAttribute("data-text-signed-out") || "");
+            return null;
+          }
+          if (!response.ok) throw new Error("alerts " + response.status);
+          return response.json();
+        })
+        .then(function (answer) {
+          if (!answer) return;
+          say("");
+          show(answer);
+        })
+        .catch(function () { say(box.getAttribute("data-text-failed") || ""); })
+        .then(function () { if (!stopped) setTimeout(poll, every); });
+    }
+
+    setTimeout(poll, every);
+  }
+
   ready(function () {
+    var live = document.getElementById("live-alert");
+    if (live && window.fetch) liveAlert(live);
+
     var lists = document.querySelectorAll("fieldset.checklist");
     for (var l = 0; l < lists.length; l++) exclusiveChecklist(lists[l]);
 
