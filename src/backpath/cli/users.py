@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,8 +13,11 @@ import typer
 from backpath.cli import app
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from backpath.store import Store
     from backpath.store.accounts import TotpKeyring
+    from backpath.store.models import Clinician
 
 users_app = typer.Typer(help="Clinician logins for the web app.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -48,6 +53,26 @@ def _open(database_url: str | None, data_dir: Path) -> Store:
     from backpath.store import default_database_url, open_store
 
     return open_store(database_url or default_database_url(data_dir))
+
+
+@contextmanager
+def _clinician(
+    username: str, database_url: str | None, data_dir: Path
+) -> Iterator[tuple[Session, Clinician]]:
+    """A session on the store and the clinician ``username`` in it (exit 2 naming the login
+    when there is none); the store is closed afterwards whatever happens."""
+    from backpath.cli._io import fail
+    from backpath.store import accounts
+
+    store = _open(database_url, data_dir)
+    try:
+        with store.session() as db:
+            clinician = accounts.get_clinician(db, username)
+            if clinician is None:
+                raise fail(f"no clinician {username!r}")
+            yield db, clinician
+    finally:
+        store.dispose()
 
 
 @users_app.command("create")
@@ -114,21 +139,14 @@ def set_password_command(
     from backpath.store.audit import Actor
 
     password = _password(password_stdin)
-    store = _open(database_url, data_dir)
     try:
-        with store.session() as db:
-            clinician = accounts.get_clinician(db, username)
-            if clinician is None:
-                fail(f"no clinician {username!r}")
-                return
+        with _clinician(username, database_url, data_dir) as (db, clinician):
             accounts.set_password(db, clinician, password)
             audit.record(
                 db, Actor("cli"), "update", "clinician", clinician.username, {"password": True}
             )
     except accounts.AccountError as exc:
         fail(f"{exc.field}: {exc.message}")
-    finally:
-        store.dispose()
     typer.echo(f"Password changed for {username!r}.")
 
 
@@ -140,23 +158,14 @@ def disable_command(
     data_dir: DataDirOption = Path("data"),
 ) -> None:
     """Disable a login (and sign it out everywhere), or enable it again with --enable."""
-    from backpath.cli._io import fail
     from backpath.store import accounts, audit
     from backpath.store.audit import Actor
 
-    store = _open(database_url, data_dir)
-    try:
-        with store.session() as db:
-            clinician = accounts.get_clinician(db, username)
-            if clinician is None:
-                fail(f"no clinician {username!r}")
-                return
-            accounts.set_active(db, clinician, enable)
-            audit.record(
-                db, Actor("cli"), "update", "clinician", clinician.username, {"active": enable}
-            )
-    finally:
-        store.dispose()
+    with _clinician(username, database_url, data_dir) as (db, clinician):
+        accounts.set_active(db, clinician, enable)
+        audit.record(
+            db, Actor("cli"), "update", "clinician", clinician.username, {"active": enable}
+        )
     typer.echo(f"{username!r} is now {'enabled' if enable else 'disabled'}.")
 
 
@@ -198,30 +207,21 @@ def totp_enable_command(
     from backpath.store.audit import Actor
 
     keyring = _totp_keyring(data_dir)
-    store = _open(database_url, data_dir)
-    try:
-        with store.session() as db:
-            clinician = accounts.get_clinician(db, username)
-            if clinician is None:
-                fail(f"no clinician {username!r}")
-                return
-            if accounts.totp_enabled(db, clinician) and not replace:
-                fail(
-                    f"{clinician.username!r} already has TOTP: --replace makes a new secret "
-                    "(the old one stops working)"
-                )
-                return
-            setup = accounts.enable_totp(db, clinician, keyring)
-            audit.record(
-                db,
-                Actor("cli"),
-                "update",
-                "clinician",
-                clinician.username,
-                {"totp": "replaced" if replace else "enabled"},
+    with _clinician(username, database_url, data_dir) as (db, clinician):
+        if accounts.totp_enabled(db, clinician) and not replace:
+            raise fail(
+                f"{clinician.username!r} already has TOTP: --replace makes a new secret "
+                "(the old one stops working)"
             )
-    finally:
-        store.dispose()
+        setup = accounts.enable_totp(db, clinician, keyring)
+        audit.record(
+            db,
+            Actor("cli"),
+            "update",
+            "clinician",
+            clinician.username,
+            {"totp": "replaced" if replace else "enabled"},
+        )
     typer.echo(
         f"TOTP is on for {username.strip().lower()!r}: add it to an authenticator app now "
         "(scan the URI as a QR code, or type the secret). It is not shown again."
@@ -237,29 +237,15 @@ def totp_disable_command(
     data_dir: DataDirOption = Path("data"),
 ) -> None:
     """Turn the code off: the clinician signs in with the password alone again."""
-    from backpath.cli._io import fail
     from backpath.store import accounts, audit
     from backpath.store.audit import Actor
 
-    store = _open(database_url, data_dir)
-    try:
-        with store.session() as db:
-            clinician = accounts.get_clinician(db, username)
-            if clinician is None:
-                fail(f"no clinician {username!r}")
-                return
-            removed = accounts.disable_totp(db, clinician)
-            if removed:
-                audit.record(
-                    db,
-                    Actor("cli"),
-                    "update",
-                    "clinician",
-                    clinician.username,
-                    {"totp": "disabled"},
-                )
-    finally:
-        store.dispose()
+    with _clinician(username, database_url, data_dir) as (db, clinician):
+        removed = accounts.disable_totp(db, clinician)
+        if removed:
+            audit.record(
+                db, Actor("cli"), "update", "clinician", clinician.username, {"totp": "disabled"}
+            )
     if removed:
         typer.echo(f"TOTP is off for {username.strip().lower()!r}.")
     else:
