@@ -15,6 +15,11 @@ boundary, ``LENGTH_SAMPLES`` of each), and the time for the longest narrative th
 accepts (20,000 characters). Targets: >= 300 corpus narratives/s (issue 3); issue 11 asks
 for >= 1,000 narratives/s/core at 50 words (reported, not enforced).
 
+``read_narrative`` matches with the fast reader (``backpath.nlp._fast``); at each length the
+reference path (``_reader._read_reference``: the spaCy + medspaCy pipeline, the reader
+before issue 11's speed work) is measured in the same passes too
+(``..._reference_per_second`` and ``..._speedup``; ``--no-reference`` skips it).
+
 The machine this runs on is often shared, so every rate is printed beside a ceiling taken
 in the same run, interleaved pass by pass on the same texts: spaCy's blank tokenizer of the
 language alone (``tokenizer_per_second``). ``share_of_tokenizer`` (reader rate / tokenizer
@@ -101,25 +106,38 @@ def _rate(read: Any, texts: list[str], passes: int) -> float:
 
 
 def _rate_and_ceiling(
-    read: Any, tokenize: Any, texts: list[str], passes: int
-) -> tuple[float, float]:
-    """Median reader rate and median tokenizer rate, one pass of each in turn."""
-    reads, ceilings = [], []
+    read: Any, tokenize: Any, texts: list[str], passes: int, reference: Any = None
+) -> tuple[float, float, float | None]:
+    """Median reader rate, median tokenizer rate and (when ``reference`` is given) median
+    rate of the reference reader, one pass of each in turn."""
+    reads, ceilings, references = [], [], []
     for _ in range(passes):
         reads.append(_rate(read, texts, 1))
         ceilings.append(_rate(tokenize, texts, 1))
-    return statistics.median(reads), statistics.median(ceilings)
+        if reference is not None:
+            references.append(_rate(reference, texts, 1))
+    return (
+        statistics.median(reads),
+        statistics.median(ceilings),
+        statistics.median(references) if references else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--passes", type=int, default=5, help="passes over the corpus")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="skip the reference (spaCy + medspaCy pipeline) reader",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     from backpath.nlp import MAX_NARRATIVE_CHARS, read_narrative, warm_up
     from backpath.nlp._pipeline import get_pipeline
+    from backpath.nlp._reader import _read_reference
 
     warm_up()
     build_seconds = time.perf_counter() - started
@@ -135,12 +153,25 @@ def main(argv: list[str] | None = None) -> int:
         def read(text: str, language: str = language) -> Any:
             return read_narrative(text, language=language)
 
+        def reference(text: str, language: str = language) -> Any:
+            return _read_reference(text, language=language)
+
         for length in LENGTHS:
             samples = narratives_of_length(length, language=language)
-            rate, ceiling = _rate_and_ceiling(read, tokenizer, samples, max(3, args.passes))
+            rate, ceiling, before = _rate_and_ceiling(
+                read,
+                tokenizer,
+                samples,
+                max(3, args.passes),
+                None if args.no_reference else reference,
+            )
             by_length[f"{prefix}{length}_words_per_second"] = round(rate, 1)
             by_length[f"{prefix}{length}_words_tokenizer_per_second"] = round(ceiling, 1)
             by_length[f"{prefix}{length}_words_share_of_tokenizer"] = round(rate / ceiling, 4)
+            if before is not None:
+                # The spaCy + medspaCy pipeline path, interleaved in the same passes.
+                by_length[f"{prefix}{length}_words_reference_per_second"] = round(before, 1)
+                by_length[f"{prefix}{length}_words_speedup"] = round(rate / before, 2)
 
     long_text = ("My back hurts and my left leg is numb, no fever. " * 500)[:MAX_NARRATIVE_CHARS]
     start = time.perf_counter()

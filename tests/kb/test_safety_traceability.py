@@ -63,6 +63,7 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "face_arm_weakness",
         "slurred_speech",
         "sudden_vision_change",
+        "fetal_movements_reduced",
         "sudden_severe_headache",
         "pulsatile_abdominal_mass",
         "pale_sweaty_faint",

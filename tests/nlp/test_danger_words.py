@@ -55,8 +55,6 @@ def test_reading_stays_backward_compatible() -> None:
         ("I'm suicidal", ("suicidal",)),
         ("I took too many tablets last night", ("took too many tablets",)),
         ("my legs are paralysed", ("paralysed",)),
-        ("my legs won't move", ("legs won't move",)),
-        ("I can't move my legs", ("can't move my legs",)),
         ("we called an ambulance", ("ambulance",)),
         ("my back is agony", ("agony",)),
         ("there's a lump on my spine", ("lump",)),
@@ -92,6 +90,9 @@ def test_unexplained_danger_words_are_reported(text: str, words: tuple[str, ...]
         "a blistery rash in a band round my side",
         "I can feel a pulsing lump in my tummy",
         "the worst pain of my life, it came on suddenly",
+        # legs that will not move are read as leg weakness (second red team, H37 round)
+        "my legs won't move",
+        "I can't move my legs",
         # the word itself denied
         "no fever",
         "I'm not suicidal",

@@ -39,6 +39,7 @@ LIFE_THREATENING = {
     "new_confusion",
     "face_arm_weakness",
     "slurred_speech",
+    "sudden_vision_change",
     "sudden_severe_headache",
     "cold_pale_leg",
     "coughing_blood",
@@ -140,8 +141,8 @@ def test_step_texts_are_plain_and_translated(kb: KnowledgeBase) -> None:
     ("old", "new", "message"),
     [
         (
-            "codes: [leg_pain, leg_numbness, leg_weakness, foot_drop]",
-            "codes: [leg_pain, leg_numbness, leg_weakness, foot_drop, not_a_code]",
+            "codes: [leg_pain, leg_numbness, leg_weakness, foot_drop, walking_difficulty]",
+            "codes: [leg_pain, leg_numbness, leg_weakness, foot_drop, walking_difficulty, not_a_code]",
             "unknown finding code 'not_a_code'",
         ),
         (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,11 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from markupsafe import escape
 
+from backpath.intake import Intake
 from backpath.kb import KnowledgeBase, load_knowledge
-from backpath.store import Store, accounts, open_store
+from backpath.store import Store, accounts, assessments, open_store
+from backpath.store.models import utcnow
+from backpath.triage import assess
 from backpath.web import Settings, create_app
 
 CLINICIAN = ("dr.lee", "correct horse battery staple")
@@ -222,3 +226,25 @@ def login(
         "/clinic/login",
         data={"csrf_token": csrf_of(page.text), "username": username, "password": password},
     )
+
+
+def store_many(
+    store: Store, answers: dict[str, Any], count: int, minutes_ago: int, channel: str = "api"
+) -> list[str]:
+    """Store ``count`` identical assessments straight into the store (as a flood of posts
+    would leave them), ``minutes_ago`` old; their ids in order."""
+    intake = Intake.from_json({"answers": answers})
+    result = assess(intake).to_json()
+    ids = []
+    with store.session() as db:
+        for _ in range(count):
+            saved = assessments.save_assessment(
+                db,
+                intake=intake.to_json(),
+                result=result,
+                channel=channel,
+                narrative_read=False,
+                created_at=utcnow() - timedelta(minutes=minutes_ago),
+            )
+            ids.append(saved.assessment.id)
+    return ids

@@ -15,7 +15,7 @@ from backpath.intake import Intake
 from backpath.store import Store, assessments
 from backpath.store.models import AuditEvent, StoredAssessment, utcnow
 from backpath.triage import assess
-from tests.web._support import CLINICIAN, add_clinician, csrf_of, login
+from tests.web._support import CLINICIAN, add_clinician, csrf_of, login, store_many
 
 
 def _store_case(store: Store, answers: dict, minutes_ago: int, narrative: str | None = None) -> str:
@@ -327,18 +327,7 @@ def test_patient_page_lists_questionnaire_scores_over_the_episode(
 
 def _post_many(store: Store, answers: dict, count: int, minutes_ago: int) -> None:
     """Store ``count`` identical assessments directly (as a flood of API posts would)."""
-    intake = Intake.from_json({"answers": answers})
-    result = assess(intake).to_json()
-    with store.session() as db:
-        for _ in range(count):
-            assessments.save_assessment(
-                db,
-                intake=intake.to_json(),
-                result=result,
-                channel="api",
-                narrative_read=False,
-                created_at=utcnow() - timedelta(minutes=minutes_ago),
-            )
+    store_many(store, answers, count, minutes_ago)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,10 @@ People rarely volunteer what matters most ("I can't really feel the toilet paper
 siento nada cuando me limpio"). This package reads free text with spaCy + medspaCy
 (TargetMatcher and ConText) and returns findings of the vocabulary in
 ``knowledge/findings.yaml``, each with the words it rests on. The lexicon and context rules
-are data in ``knowledge/nlp/`` (English) and ``knowledge/nlp/es/`` (Spanish).
+are data in ``knowledge/nlp/`` (English) and ``knowledge/nlp/es/`` (Spanish). The
+pipeline is built from them and is the reference; ``read_narrative`` matches with the
+faster ``_fast`` reader built from the same pipeline, which must read every corpus
+narrative exactly as the pipeline does (``tests/nlp/test_fast_equivalence.py``).
 
 Public API::
 

@@ -221,9 +221,25 @@ def confidences(text: str) -> dict[str, float]:
     return {value.language.iso_code_639_1.name.lower(): float(value.value) for value in values}
 
 
+@functools.cache
+def _known_words(language: str) -> dict[str, bool]:
+    """Per reader language, whether each word seen so far is in its vocabulary (as the
+    reader folds it): a cache, so that each word is folded and looked up once."""
+    return {}
+
+
 def _hits(words: Iterable[str], language: str) -> int:
-    vocabulary = reader_vocabulary(language)
-    return sum(1 for word in words if fold(language, word) in vocabulary)
+    """How many of ``words`` the reader of ``language`` knows."""
+    known = _known_words(language)
+    count = 0
+    for word in words:
+        hit = known.get(word)
+        if hit is None:
+            hit = fold(language, word) in reader_vocabulary(language)
+            if len(known) < 200_000:
+                known[word] = hit
+        count += hit
+    return count
 
 
 def identify_language(text: str, hint: str | None = None) -> LanguageGuess:
@@ -284,8 +300,7 @@ def check_coverage(words: Iterable[str], language: str) -> Coverage:
     tokens = [word for word in words if word.isalpha()]
     if not tokens:
         return Coverage(False, 0.0, "the narrative contains no words")
-    vocabulary = reader_vocabulary(language)
-    known = sum(1 for word in tokens if fold(language, word) in vocabulary)
+    known = _hits(tokens, language)
     share = known / len(tokens)
     name = LANGUAGE_NAMES[language]
     if len(tokens) < SHORT_TEXT_WORDS:

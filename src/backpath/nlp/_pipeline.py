@@ -13,6 +13,10 @@ Both matchers write to span groups rather than ``doc.ents`` because one phrase m
 several findings ("both legs tingle" is leg numbness *and* both legs), and entities cannot
 overlap. The pipeline must run single-process: ``nlp.pipe(n_process=2)`` cannot pickle
 ``TargetRule`` objects.
+
+This pipeline is the reference reader (``_reader._read_reference``); ``read_narrative``
+uses ``_fast``, which takes each component's PhraseMatcher, Matcher patterns and rules from
+the pipeline built here and runs them without medspaCy's per-document overhead.
 """
 
 from __future__ import annotations

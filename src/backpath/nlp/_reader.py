@@ -40,6 +40,7 @@ from typing import Any
 
 from backpath.errors import NarrativeError
 from backpath.intake import NarrativeFinding
+from backpath.nlp._fast import get_fast_reader
 from backpath.nlp._knowledge import (
     DangerEntry,
     NlpKnowledge,
@@ -178,7 +179,11 @@ class _Mention:
 
 
 def _sentence_index(doc: Any) -> list[int]:
-    """The ordinal of the sentence each token belongs to."""
+    """The ordinal of the sentence each token belongs to (the fast reader's documents
+    keep it once made)."""
+    made = getattr(doc, "sentence_index", None)
+    if made is not None:
+        return list(made())
     index: list[int] = []
     for ordinal, sentence in enumerate(doc.sents):
         index.extend([ordinal] * len(sentence))
@@ -275,13 +280,13 @@ def _target_mentions(
     # bladder" beats the anchor "bladder"); a real phrase beats an anchor of equal length.
     raw.sort(key=lambda m: (-(m.end - m.start), _is_anchor(m.entry), m.start))
     kept: list[_Mention] = []
+    kept_by_code: dict[str, list[_Mention]] = {}
     for mention in raw:
-        if any(
-            other.code == mention.code and other.start < mention.end and mention.start < other.end
-            for other in kept
-        ):
+        same_code = kept_by_code.setdefault(mention.code, [])
+        if any(other.start < mention.end and mention.start < other.end for other in same_code):
             continue
         kept.append(mention)
+        same_code.append(mention)
     resolved: list[_Mention] = []
     for mention in kept:
         if mention.entry is None:
@@ -845,6 +850,8 @@ def _written_for_someone(
             if m.category in _SOMEONE_ELSE or m.category == "PROXY"
         ]
         sentences = list(doc.sents)
+        # Whether each sentence (by its first token) has a first-person word of the writer.
+        first_person_in: dict[int, bool] = {}
         for span in doc.spans[TARGET_GROUP]:
             entry = entries.get(span.label_)
             if entry is None or entry.blocker:
@@ -866,12 +873,17 @@ def _written_for_someone(
                 or categories & {"NEGATED_EXISTENCE", "HYPOTHETICAL", "HISTORICAL"}
             ):
                 continue
+            if own_symptom:
+                continue  # already known: only more evidence can change the answer
             sentence = next(s for s in sentences if s.start <= span.start < s.end)
-            if any(
-                token.norm_ in knowledge.first_person
-                and not any(a <= token.i < b for a, b in others)
-                for token in sentence
-            ):
+            speaks = first_person_in.get(sentence.start)
+            if speaks is None:
+                speaks = first_person_in[sentence.start] = any(
+                    token.norm_ in knowledge.first_person
+                    and not any(a <= token.i < b for a, b in others)
+                    for token in sentence
+                )
+            if speaks:
                 own_symptom = True
     return evidence and not own_symptom
 
@@ -957,6 +969,11 @@ def read_narrative(
 ) -> NarrativeReading:
     """Read a narrative and return every finding it mentions, with evidence spans.
 
+    The narrative is matched by the fast reader (``_fast``); ``_read_reference`` reads it
+    with the spaCy + medspaCy pipeline instead, and the two must agree on every corpus
+    narrative (``tests/nlp/test_fast_equivalence.py``). The rest of this docstring holds
+    for both.
+
     ``today`` is needed only for calendar durations ("since Monday"); without it such a
     phrase is reported in ``problems`` and not guessed. ``language`` is the language given
     with the narrative (the intake's): it decides only when the text itself does not
@@ -964,6 +981,31 @@ def read_narrative(
     reader, and a text in another language is *not read*. Raises ``NarrativeError`` for text
     that is not a string or is longer than ``MAX_NARRATIVE_CHARS`` characters.
     """
+    return _read(text, today, language, reference=False)
+
+
+def _read_reference(
+    text: str, today: dt.date | None = None, language: str | None = None
+) -> NarrativeReading:
+    """``read_narrative`` through the spaCy + medspaCy pipeline (``_pipeline``): the
+    reference the fast reader is checked against. Same arguments, same result."""
+    return _read(text, today, language, reference=True)
+
+
+@functools.cache
+def _entries_by_id(language: str) -> tuple[dict[str, TargetEntry], dict[str, DangerEntry]]:
+    """The target and danger-word entries of a reader language by id (made once)."""
+    knowledge = load_nlp_knowledge() if language == "en" else load_nlp_knowledge(language)
+    return (
+        {entry.id: entry for entry in knowledge.targets},
+        {entry.id: entry for entry in knowledge.danger_words},
+    )
+
+
+def _read(
+    text: str, today: dt.date | None, language: str | None, reference: bool
+) -> NarrativeReading:
+    """``read_narrative``; ``reference``: match with the spaCy + medspaCy pipeline."""
     if not isinstance(text, str):
         raise NarrativeError(f"a narrative must be text, not {type(text).__name__}")
     check_text(text)
@@ -980,8 +1022,7 @@ def read_narrative(
     reader = guess.reader or "en"
     knowledge = load_nlp_knowledge() if reader == "en" else load_nlp_knowledge(reader)
     nlp = get_pipeline() if reader == "en" else get_pipeline(reader)
-    entries = {entry.id: entry for entry in knowledge.targets}
-    dangers = {entry.id: entry for entry in knowledge.danger_words}
+    entries, dangers = _entries_by_id(reader)
     danger_found: list[str] = []
     danger_words: list[str] = []
     if reader == "en":
@@ -996,7 +1037,12 @@ def read_narrative(
     words: list[str] = []
     findings: list[NarrativeFinding] = []
     seen: set[tuple[str, int, int, Any]] = set()
-    docs = list(nlp.pipe(normalised.text[a:b] for a, b in pieces))
+    docs: list[Any]
+    if reference:
+        docs = list(nlp.pipe(normalised.text[a:b] for a, b in pieces))
+    else:
+        fast = get_fast_reader(reader)
+        docs = [fast(normalised.text[a:b]) for a, b in pieces]
     written_for = _written_for_someone(docs, knowledge, entries)
     for (offset, _end), doc in zip(pieces, docs, strict=True):
 
@@ -1063,6 +1109,7 @@ def warm_up(languages: Iterable[str] | None = None) -> dict[str, float]:
             )
         started = time.perf_counter()
         get_pipeline(language)
+        get_fast_reader(language)
         read_narrative(samples.get(language, "."), language=language)
         seconds[language] = time.perf_counter() - started
     return seconds

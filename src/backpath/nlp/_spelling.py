@@ -121,6 +121,7 @@ class Speller:
                 by_letter.setdefault(word[0], []).append(word)
         self._by_letter = by_letter
         self._cache: dict[str, str | None] = {}
+        self._folded: dict[str, str] = {}
 
     def is_known(self, word: str) -> bool:
         return word in self.known
@@ -128,7 +129,14 @@ class Speller:
     def __call__(self, word: str) -> str | None:
         """The replacement of one lower-case word, or None to keep it as written."""
         if self._fold is not None:
-            word = self._fold(word)
+            # Folding (Spanish: no accents) costs more than the look-up: remember each
+            # word as written.
+            folded = self._folded.get(word)
+            if folded is None:
+                folded = self._fold(word)
+                if len(self._folded) < 20_000:
+                    self._folded[word] = folded
+            word = folded
         if word in self.known:
             return None
         cached = self._cache.get(word, "")

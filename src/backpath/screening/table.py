@@ -84,8 +84,13 @@ def table_to_csv(
         ):
             writer = csv.writer(handle)
             writer.writerow([KEY_COLUMN, *names] if numbered else names)
+            # A table has no order of its own: rows come out in row_id order when there is
+            # one (as a file would list them), else in the order the database returns.
+            query = select(reflected)
+            if not numbered:
+                query = query.order_by(reflected.c[KEY_COLUMN])
             result = connection.execution_options(stream_results=True, yield_per=batch).execute(
-                select(reflected)
+                query
             )
             for rows in result.partitions():
                 if numbered:

@@ -1,0 +1,845 @@
+"""The fast narrative reader: the same matches and ConText modifiers as the spaCy + medspaCy
+pipeline, without building spaCy spans, running medspaCy components or spaCy's token
+``Matcher`` (issue 11, "speed at realistic lengths").
+
+The pipeline of ``_pipeline`` stays the reference (``_reader._read_reference``): it is built
+as before and this module reads its compiled rules, so the lexicon, context rules and their
+phrase notation are loaded once and in one place. For each piece of a narrative:
+
+1. spaCy's blank tokenizer makes the ``Doc`` (the same tokens) and one ``to_array`` call
+   reads every token attribute the reader needs;
+2. sentence starts are set as spaCy's ``sentencizer`` and ``backpath_newline_sentences``
+   set them (a full stop, "?", "!", ";" ... ends a sentence at the next token that is not
+   punctuation; a line break starts one);
+3. every medspaCy component's spaCy ``PhraseMatcher`` (the literal word sequences: the bulk
+   of the lexicon) runs on the ``Doc`` as it does inside medspaCy - the same object, so the
+   same matches in the same order;
+4. the Matcher patterns (gaps ``*N``, numbers, regular expressions, fuzzy words) run in a
+   small matcher of this module over the token norms, each only where its rarest required
+   word occurs (``_Pattern``), returning every match spaCy's ``Matcher`` returns, in the
+   order ``_pipeline._GatedTokenMatcher`` returns them;
+5. ConText runs medspaCy's own ``ConTextGraph`` and ``ConTextModifier`` code on light spans
+   (``FastSpan``), with each modifier's scope computed from the sentence starts as medspaCy
+   computes it.
+
+The result is a ``FastDoc``: the few parts of a spaCy ``Doc`` the reader uses (tokens with
+``text``, ``norm_``, ``lower_``, ``is_alpha``, ``is_punct``, ``is_space``; slices; ``sents``;
+``spans`` groups; ``_.context_graph``; spans' ``_.modifiers``). ``tests/nlp/
+test_fast_equivalence.py`` reads every corpus narrative both ways and asserts identical
+readings, so a lexicon or context change that the fast path misread would fail there.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast, overload
+
+from medspacy.common.util import prune_overlapping_matches
+from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, LOWER, NORM
+from spacy.language import Language
+from spacy.matcher.levenshtein import levenshtein_compare
+
+from backpath.nlp._pipeline import (
+    _BUILD_LOCK,
+    DANGER_GROUP,
+    MEASURE_GROUP,
+    TARGET_GROUP,
+    _max_tokens,
+    _required_choices,
+    get_pipeline,
+)
+
+_ATTRS = [NORM, LOWER, IDX, LENGTH, IS_ALPHA, IS_PUNCT, IS_SPACE, LIKE_NUM]
+_UNBOUNDED = 10_000
+
+
+class _Underscore:
+    """The ``._`` namespace of a span (ConText's ``modifiers``) or a doc (its graph)."""
+
+    __slots__ = ("context_graph", "modifiers")
+
+    def __init__(self) -> None:
+        self.modifiers: tuple[Any, ...] = ()
+        self.context_graph: Any = None
+
+
+class FastToken:
+    """One token: the attributes of a spaCy ``Token`` the reader reads."""
+
+    __slots__ = ("i", "is_alpha", "is_punct", "is_space", "lower_", "norm_", "text")
+
+    def __init__(
+        self,
+        i: int,
+        text: str,
+        norm: str,
+        lower: str,
+        is_alpha: bool,
+        is_punct: bool,
+        is_space: bool,
+    ) -> None:
+        self.i = i
+        self.text = text
+        self.norm_ = norm
+        self.lower_ = lower
+        self.is_alpha = is_alpha
+        self.is_punct = is_punct
+        self.is_space = is_space
+
+
+class FastSpan:
+    """Tokens ``start:end`` of a ``FastDoc``, with a label (a rule's category) when it is a
+    match: the attributes of a spaCy ``Span`` the reader and ConText read."""
+
+    __slots__ = ("doc", "end", "label_", "start")
+
+    def __init__(self, doc: FastDoc, start: int, end: int, label: str = "") -> None:
+        self.doc = doc
+        self.start = start
+        self.end = end
+        self.label_ = label
+
+    @property
+    def _(self) -> _Underscore:
+        """The span's extension attributes. As in spaCy (3.7), every span of a document
+        that covers the same characters shares them, whatever its group or label: two
+        targets on the same words both collect ConText's modifiers there, and a blocker
+        added after ConText sees those of a target on the same words."""
+        key = (self.start_char, self.end_char)
+        slot = self.doc.underscores.get(key)
+        if slot is None:
+            slot = self.doc.underscores[key] = _Underscore()
+        return slot
+
+    @property
+    def start_char(self) -> int:
+        if self.start >= self.end:
+            return self.doc.starts[self.start] if self.start < len(self.doc) else len(self.doc.text)
+        return self.doc.starts[self.start]
+
+    @property
+    def end_char(self) -> int:
+        if self.start >= self.end:
+            return self.start_char
+        return self.doc.ends[self.end - 1]
+
+    @property
+    def text(self) -> str:
+        return self.doc.text[self.start_char : self.end_char]
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def __iter__(self) -> Iterator[FastToken]:
+        tokens = self.doc.tokens
+        for index in range(self.start, self.end):
+            yield tokens[index]
+
+
+class FastDoc:
+    """A processed piece of narrative: tokens, sentences, span groups and ConText graph."""
+
+    def __init__(
+        self,
+        text: str,
+        tokens: list[FastToken],
+        starts: list[int],
+        ends: list[int],
+        sentence_starts: list[int],
+    ) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.starts = starts
+        self.ends = ends
+        self.sentence_starts = sentence_starts
+        self.spans: dict[str, list[FastSpan]] = {}
+        self.underscores: dict[tuple[int, int], _Underscore] = {}
+        self._ = _Underscore()
+        self._sents: list[FastSpan] | None = None
+        self._sentence_index: tuple[int, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __iter__(self) -> Iterator[FastToken]:
+        return iter(self.tokens)
+
+    @overload
+    def __getitem__(self, index: int) -> FastToken: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> FastSpan: ...
+
+    def __getitem__(self, index: int | slice) -> FastToken | FastSpan:
+        if isinstance(index, slice):
+            start, end, _ = index.indices(len(self.tokens))
+            return FastSpan(self, start, max(start, end))
+        return self.tokens[index]
+
+    def sentence_index(self) -> tuple[int, ...]:
+        """The ordinal of the sentence each token belongs to (``_reader._sentence_index``),
+        made once per document."""
+        if self._sentence_index is None:
+            index: list[int] = []
+            bounds = [*self.sentence_starts, len(self.tokens)]
+            for ordinal, (start, end) in enumerate(itertools.pairwise(bounds)):
+                index.extend([ordinal] * (end - start))
+            self._sentence_index = tuple(index)
+        return self._sentence_index
+
+    @property
+    def sents(self) -> list[FastSpan]:
+        if self._sents is None:
+            bounds = [*self.sentence_starts, len(self.tokens)]
+            self._sents = [FastSpan(self, a, b) for a, b in itertools.pairwise(bounds)]
+        return self._sents
+
+
+# --- the token patterns --------------------------------------------------------------
+
+# One test of a pattern token: (kind, argument, least tokens, most tokens).
+_Test = tuple[str, Any, int, int]
+
+
+def _bounds(op: Any) -> tuple[int, int]:
+    """The least and most tokens a pattern token's ``OP`` lets it match."""
+    if op is None or op == "1":
+        return 1, 1
+    if op == "?":
+        return 0, 1
+    if op == "+":
+        return 1, _UNBOUNDED
+    if op == "*":
+        return 0, _UNBOUNDED
+    if isinstance(op, str) and op.startswith("{") and op.endswith("}"):
+        inner = op[1:-1]
+        if "," not in inner:
+            return int(inner), int(inner)
+        low, high = (part.strip() for part in inner.split(",", 1))
+        return int(low or 0), int(high) if high else _UNBOUNDED
+    raise ValueError(f"the fast reader does not know the Matcher operator {op!r}")
+
+
+def _test(token: dict[str, Any]) -> _Test:
+    """Compile one Matcher pattern token into a test of this module."""
+    low, high = _bounds(token.get("OP"))
+    keys = set(token) - {"OP"}
+    if keys == {"NORM"}:
+        value = token["NORM"]
+        if isinstance(value, str):
+            return ("eq", value, low, high)
+        if isinstance(value, dict) and len(value) == 1:
+            ((name, argument),) = value.items()
+            if name == "IN":
+                return ("in", frozenset(argument), low, high)
+            if name == "NOT_IN":
+                return ("not_in", frozenset(argument), low, high)
+            if name == "REGEX":
+                return ("norm_re", re.compile(argument), low, high)
+            if name.startswith("FUZZY"):
+                edits = int(name[5:]) if name[5:] else -1
+                return ("fuzzy", (argument, edits), low, high)
+    if keys == {"LIKE_NUM"} and token["LIKE_NUM"] is True:
+        return ("like_num", None, low, high)
+    if keys == {"TEXT"} and isinstance(token["TEXT"], dict) and set(token["TEXT"]) == {"REGEX"}:
+        return ("text_re", re.compile(token["TEXT"]["REGEX"]), low, high)
+    raise ValueError(f"the fast reader does not know the Matcher pattern token {token!r}")
+
+
+@functools.lru_cache(maxsize=65536)
+def _fuzzy(norm: str, stem: str, edits: int) -> bool:
+    """spaCy's FUZZY test (its own Levenshtein comparison), cached per word."""
+    return norm == stem or bool(levenshtein_compare(norm, stem, edits))
+
+
+class _Tokens:
+    """What the patterns test, per token of one piece of narrative; ``where``: the
+    positions of each norm, ``present``: the norms (shared by the components)."""
+
+    __slots__ = ("like_num", "norms", "present", "texts", "where")
+
+    def __init__(self, norms: list[str], texts: list[str], like_num: list[bool]) -> None:
+        self.norms = norms
+        self.texts = texts
+        self.like_num = like_num
+        where: dict[str, list[int]] = {}
+        for index, norm in enumerate(norms):
+            where.setdefault(norm, []).append(index)
+        self.where = where
+        self.present = frozenset(where)
+
+
+def _passes(test: _Test, tokens: _Tokens, index: int) -> bool:
+    kind, argument = test[0], test[1]
+    if kind == "eq":
+        return bool(tokens.norms[index] == argument)
+    if kind == "in":
+        return tokens.norms[index] in argument
+    if kind == "not_in":
+        return tokens.norms[index] not in argument
+    if kind == "like_num":
+        return tokens.like_num[index]
+    if kind == "norm_re":
+        return argument.search(tokens.norms[index]) is not None
+    if kind == "text_re":
+        return argument.search(tokens.texts[index]) is not None
+    stem, edits = argument
+    return _fuzzy(tokens.norms[index], stem, edits)
+
+
+def _first_norms(tests: tuple[_Test, ...]) -> frozenset[str] | None:
+    """The norms the first token of any match must have, when the pattern's leading
+    tests are words or word choices (``None`` when the first token can be anything a
+    number, a regular expression or a gap can match)."""
+    out: set[str] = set()
+    for test in tests:
+        kind, argument, low = test[0], test[1], test[2]
+        if kind == "eq":
+            out.add(argument)
+        elif kind == "in":
+            out.update(argument)
+        else:
+            return None
+        if low >= 1:
+            return frozenset(out)
+    return None
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """One Matcher pattern under its match key, with its gate: its rarest required word
+    choice (``trigger``), the other required choices (each must occur in the piece), how
+    far a match reaches before the trigger, and the norms a match can start with.
+    ``position``: its place in the full matcher; ``always``: it has no required word and
+    is tried everywhere."""
+
+    key: int
+    tests: tuple[_Test, ...]
+    position: int
+    always: bool
+    trigger: frozenset[str]
+    others: tuple[int, ...]  # ids of ``_TokenMatcher._choices``
+    before: int
+    first: frozenset[str] | None
+
+    def ends(self, tokens: _Tokens, start: int) -> set[int]:
+        """Every end of a match of this pattern that starts at token ``start`` (all of
+        them, as spaCy's Matcher reports every match of a pattern, not the longest)."""
+        norms = tokens.norms
+        length = len(norms)
+        found: set[int] = set()
+        tests = self.tests
+        count = len(tests)
+        stack = [(0, start)]
+        seen: set[tuple[int, int]] = set()
+        while stack:
+            state = stack.pop()
+            step, index = state
+            if step == count:
+                found.add(index)
+                continue
+            if state in seen:
+                continue
+            seen.add(state)
+            test = tests[step]
+            kind, argument, low, high = test
+            taken = 0
+            position = index
+            while True:
+                if taken >= low:
+                    stack.append((step + 1, position))
+                if taken >= high or position >= length:
+                    break
+                if kind == "in":
+                    passed = norms[position] in argument
+                elif kind == "eq":
+                    passed = norms[position] == argument
+                elif kind == "not_in":
+                    passed = norms[position] not in argument
+                else:
+                    passed = _passes(test, tokens, position)
+                if not passed:
+                    break
+                taken += 1
+                position += 1
+        return found
+
+
+class _TokenMatcher:
+    """All of one medspaCy component's Matcher patterns (see the module notes)."""
+
+    def __init__(self, gated: Any, strings: Any) -> None:
+        from backpath.nlp._pipeline import _common_norms
+
+        full = gated.full
+        self.patterns: list[_Pattern] = []
+        # trigger norm -> (bits of the pattern's other required choices, pattern)
+        self._by_norm: dict[str, list[tuple[int, _Pattern]]] = {}
+        self._always: list[_Pattern] = []
+        # patterns whose first token is a regular expression or a fuzzy word, and the
+        # positions of those each norm passes
+        self._special: dict[int, _Pattern] = {}
+        self._memo: dict[str, tuple[int, ...]] = {}
+        self._choices: list[frozenset[str]] = []
+        self._choice_ids: dict[frozenset[str], int] = {}
+        self._norm_masks: dict[str, int] = {}
+        common = {strings[h] for h in _common_norms(cast(Any, full).vocab)}
+        # How many patterns need each word: a word many phrases use ("feel", "leg") is
+        # likely to be in a narrative too, so it is a poor gate.
+        uses: dict[str, int] = {}
+        for key in list(cast(Any, full)._patterns):
+            for pattern in full.get(key)[1]:
+                for _index, choice in _required_choices(pattern, strings):
+                    for norm in {strings[h] for h in choice}:
+                        uses[norm] = uses.get(norm, 0) + 1
+        position = 0
+        for key in list(cast(Any, full)._patterns):
+            on_match, patterns = full.get(key)
+            if on_match is not None:
+                raise RuntimeError("the fast reader does not call Matcher callbacks")
+            for pattern in patterns:
+                position += 1
+                tests = tuple(_test(token) for token in pattern)
+                first = _first_norms(tests)
+                required = [
+                    (index, frozenset(strings[h] for h in choice))
+                    for index, choice in _required_choices(pattern, strings)
+                ]
+                if not required:
+                    compiled = _Pattern(
+                        key, tests, position, True, frozenset(), (), _UNBOUNDED, first
+                    )
+                    self._always.append(compiled)
+                    self.patterns.append(compiled)
+                    if first is None and tests[0][2] >= 1 and tests[0][0] in ("norm_re", "fuzzy"):
+                        self._special[position] = compiled
+                    continue
+                index, trigger = min(
+                    required,
+                    key=lambda item: (
+                        len(item[1] & common),
+                        sum(uses.get(norm, 0) for norm in item[1]),
+                    ),
+                )
+                compiled = _Pattern(
+                    key,
+                    tests,
+                    position,
+                    False,
+                    trigger,
+                    tuple(self._choice(choice) for i, choice in required if i != index),
+                    _max_tokens(pattern[:index]),
+                    first,
+                )
+                self.patterns.append(compiled)
+                if first is None and tests[0][2] >= 1 and tests[0][0] in ("norm_re", "fuzzy"):
+                    self._special[position] = compiled
+                needed = 0
+                for choice_id in compiled.others:
+                    needed |= 1 << choice_id
+                for norm in trigger:
+                    self._by_norm.setdefault(norm, []).append((needed, compiled))
+
+    def _choice(self, choice: frozenset[str]) -> int:
+        """The id of a required word choice (equal choices share one id); each of its
+        norms gets the choice's bit in ``_norm_masks``."""
+        number = self._choice_ids.get(choice)
+        if number is None:
+            number = self._choice_ids[choice] = len(self._choices)
+            self._choices.append(choice)
+            for norm in choice:
+                self._norm_masks[norm] = self._norm_masks.get(norm, 0) | (1 << number)
+        return number
+
+    def __call__(self, tokens: _Tokens) -> list[tuple[int, int, int]]:
+        length = len(tokens.norms)
+        where = tokens.where
+        present = tokens.present
+        # The required word choices present, as bits: one pass over the piece's norms.
+        met = 0
+        masks = self._norm_masks
+        for norm in present:
+            bits = masks.get(norm)
+            if bits:
+                met |= bits
+        by_norm = self._by_norm
+        picked: dict[int, _Pattern] = {}
+        for norm in present:
+            gated = by_norm.get(norm)
+            if gated:
+                for needed, pattern in gated:
+                    if needed & met == needed:
+                        picked[pattern.position] = pattern
+        chosen = list(picked.values())
+        chosen.extend(self._always)
+        found: list[tuple[int, int, int, int, int]] = []
+        numbers: list[int] | None = None
+        special: dict[int, list[int]] | None = None
+        for pattern in chosen:
+            first = pattern.first
+            head = pattern.tests[0]
+            starts: Any
+            if first is not None:
+                # A match starts on one of the words its first token can be.
+                starts = [i for norm in first.intersection(present) for i in where[norm]]
+            elif head[2] >= 1 and head[0] == "like_num":
+                if numbers is None:
+                    numbers = [i for i, number in enumerate(tokens.like_num) if number]
+                starts = numbers
+            elif pattern.position in self._special:
+                if special is None:
+                    special = self._special_starts(present, where)
+                starts = special.get(pattern.position, ())
+            elif pattern.always:
+                starts = [i for i in range(length) if _passes(head, tokens, i)]
+            else:
+                starts = set()
+                for norm in pattern.trigger.intersection(present):
+                    for index in where[norm]:
+                        starts.update(range(max(0, index - pattern.before), index + 1))
+            group = 0 if pattern.always else 1
+            for start in starts:
+                for end in pattern.ends(tokens, start):
+                    found.append((end, group, pattern.position, start, pattern.key))
+        # The gated matcher's order: by end token, then the patterns that read the whole
+        # text, then the full matcher's order of patterns.
+        found.sort()
+        return [(key, start, end) for end, _group, _position, start, key in found]
+
+    def _special_starts(
+        self, present: frozenset[str], where: dict[str, list[int]]
+    ) -> dict[int, list[int]]:
+        """Where the patterns whose first token is a regular expression or a fuzzy word
+        can start: each norm is tested once per process (``_memo``)."""
+        out: dict[int, list[int]] = {}
+        memo = self._memo
+        for norm in present:
+            passing = memo.get(norm)
+            if passing is None:
+                one = _Tokens([norm], [norm], [False])
+                passing = tuple(
+                    pattern.position
+                    for pattern in self._special.values()
+                    if _passes(pattern.tests[0], one, 0)
+                )
+                if len(memo) < 100_000:
+                    memo[norm] = passing
+            for position in passing:
+                out.setdefault(position, []).extend(where[norm])
+        return out
+
+
+# --- the components ------------------------------------------------------------------
+
+
+@dataclass
+class _Component:
+    """One medspaCy component's matchers: its spaCy PhraseMatcher, this module's token
+    matcher, and each match key's rule."""
+
+    phrases: Any
+    tokens: _TokenMatcher | None
+    rules: dict[int, Any]
+    prune: bool
+
+    def __call__(self, doc: Any, tokens: _Tokens) -> list[tuple[int, int, int]]:
+        matches = self.tokens(tokens) if self.tokens is not None else []
+        matches += self.phrases(doc)
+        if self.prune:
+            matches = prune_overlapping_matches(matches)
+        return matches
+
+
+def _component(nlp: Language, name: str) -> _Component:
+    component: Any = nlp.get_pipe(name)
+    medspacy_matcher = getattr(component, "_TargetMatcher__matcher", None) or getattr(
+        component, "_ConText__matcher", None
+    )
+    if medspacy_matcher is None:
+        raise RuntimeError(f"medspaCy changed: no matcher found in {name}")
+    # medspaCy (1.3) keeps its matchers private, as ``_pipeline._spacy_matchers`` notes.
+    token_matcher = medspacy_matcher._MedspacyMatcher__matcher
+    phrases = medspacy_matcher._MedspacyMatcher__phrase_matcher
+    regex = medspacy_matcher._MedspacyMatcher__regex_matcher
+    if regex._patterns:
+        raise RuntimeError(f"{name}: the fast reader does not read regular-expression rules")
+    strings = nlp.vocab.strings
+    rules = {strings.add(rule_id): rule for rule_id, rule in medspacy_matcher.rule_map.items()}
+    tokens = _TokenMatcher(token_matcher, strings) if hasattr(token_matcher, "full") else None
+    return _Component(phrases, tokens, rules, bool(medspacy_matcher._prune))
+
+
+class FastReader:
+    """Reads pieces of narrative into ``FastDoc`` objects (one per reader language)."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.nlp = nlp
+        self.strings = nlp.vocab.strings
+        sentencizer: Any = nlp.get_pipe("sentencizer")
+        self.punct_chars = frozenset(sentencizer.punct_chars)
+        self.targets = _component(nlp, "backpath_targets")
+        self.measures = _component(nlp, "backpath_measures")
+        self.context = _component(nlp, "backpath_context")
+        self.danger = _component(nlp, "backpath_danger")
+        self.blockers = _component(nlp, "backpath_blockers")
+        context: Any = nlp.get_pipe("backpath_context")
+        self.prune_on_target_overlap = bool(context.prune_on_target_overlap)
+        # medspaCy's default span attributes (``is_negated`` ...) are not set: the reader
+        # reads the modifiers themselves.
+        if context.max_scope is not None:
+            raise RuntimeError("the fast reader expects ConText without a global max_scope")
+        for rule in self.context.rules.values():
+            if (
+                rule.allowed_types is not None
+                or rule.excluded_types is not None
+                or rule.max_targets is not None
+                or rule.on_modifies is not None
+                or rule.on_match is not None
+            ):
+                raise RuntimeError(f"the fast reader's ConText does not handle rule {rule!r}")
+        self._norms: dict[int, str] = {}
+
+    def __call__(self, text: str) -> FastDoc:
+        doc = self.nlp.make_doc(text)
+        columns = doc.to_array(_ATTRS).T.tolist() if len(doc) else [[] for _ in _ATTRS]
+        norm_keys, lower_keys, starts, lengths, alpha, punct, space, numbers = columns
+        known = self._norms
+        if len(known) > 200_000:
+            known.clear()  # a bound on the cache of hash -> text, not on what is read
+        strings = self.strings
+        for key in itertools.chain(norm_keys, lower_keys):
+            if key not in known:
+                known[key] = strings[key]
+        norms = [known[key] for key in norm_keys]
+        lowers = [known[key] for key in lower_keys]
+        ends = [start + length for start, length in zip(starts, lengths, strict=True)]
+        texts = [text[start:end] for start, end in zip(starts, ends, strict=True)]
+        like_num = [bool(number) for number in numbers]
+        tokens = [
+            FastToken(i, word, norm, lower, bool(a), bool(p), bool(s))
+            for i, (word, norm, lower, a, p, s) in enumerate(
+                zip(texts, norms, lowers, alpha, punct, space, strict=True)
+            )
+        ]
+        fast = FastDoc(text, tokens, starts, ends, self._sentence_starts(tokens))
+        view = _Tokens(norms, texts, like_num)
+        targets = self._spans(fast, self.targets, doc, view)
+        fast.spans[TARGET_GROUP] = targets
+        fast.spans[MEASURE_GROUP] = self._spans(fast, self.measures, doc, view)
+        self._apply_context(fast, doc, view, targets)
+        fast.spans[DANGER_GROUP] = self._spans(fast, self.danger, doc, view)
+        targets.extend(self._spans(fast, self.blockers, doc, view))
+        return fast
+
+    def _sentence_starts(self, tokens: list[FastToken]) -> list[int]:
+        """Sentence starts as spaCy's sentencizer (with the pipeline's punctuation) and
+        the newline component set them."""
+        if not tokens:
+            return []
+        flags = [False] * len(tokens)
+        flags[0] = True
+        start = 0
+        seen_period = False
+        punct_chars = self.punct_chars
+        for token in tokens:
+            in_punct_chars = token.text in punct_chars
+            if seen_period and not token.is_punct and not in_punct_chars:
+                flags[start] = True
+                start = token.i
+                seen_period = False
+            elif in_punct_chars:
+                seen_period = True
+        if start < len(tokens):
+            flags[start] = True
+        for token in tokens[:-1]:
+            if token.is_space and "\n" in token.text:
+                flags[token.i + 1] = True
+        return [index for index, flag in enumerate(flags) if flag]
+
+    def _spans(
+        self, fast: FastDoc, component: _Component, doc: Any, view: _Tokens
+    ) -> list[FastSpan]:
+        rules = component.rules
+        return [
+            FastSpan(fast, start, end, rules[key].category)
+            for key, start, end in component(doc, view)
+        ]
+
+    def _apply_context(
+        self, fast: FastDoc, doc: Any, view: _Tokens, targets: list[FastSpan]
+    ) -> None:
+        """ConText as ``medspacy.context.ConText.__call__`` runs it (see ``_Graph``)."""
+        sentence_of = _sentence_bounds(fast)
+        rules = self.context.rules
+        modifiers = []
+        for key, start, end in self.context(doc, view):
+            rule = rules[key]
+            scope = _scope(rule, start, end, sentence_of[start])
+            modifiers.append(_Modifier(rule, start, end, scope[0], scope[1]))
+        graph = _Graph(targets, modifiers, self.prune_on_target_overlap)
+        for target, modifier in graph.edges:
+            target._.modifiers += (modifier,)
+        fast._.context_graph = graph
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """medspaCy's ``tuple_overlaps``, as it is: ``b`` starting or ending inside ``a`` (a
+    ``b`` that strictly contains ``a`` does not count)."""
+    return a[0] <= b[0] < a[1] or a[0] < b[1] <= a[1]
+
+
+class _Modifier:
+    """One ConText modifier: ``medspacy.context.ConTextModifier`` for rules without
+    allowed or excluded types, target limits or callbacks (``FastReader`` checks)."""
+
+    __slots__ = (
+        "_end",
+        "_scope_end",
+        "_scope_start",
+        "_start",
+        "category",
+        "direction",
+        "rule",
+        "terminated_by",
+    )
+
+    def __init__(self, rule: Any, start: int, end: int, scope_start: int, scope_end: int) -> None:
+        self.rule = rule
+        self.category: str = rule.category
+        self.direction: str = rule.direction
+        self.terminated_by: set[str] = rule.terminated_by
+        self._start = start
+        self._end = end
+        self._scope_start = scope_start
+        self._scope_end = scope_end
+
+    @property
+    def modifier_span(self) -> tuple[int, int]:
+        return self._start, self._end
+
+    @property
+    def scope_span(self) -> tuple[int, int]:
+        return self._scope_start, self._scope_end
+
+    def limit_scope(self, other: _Modifier) -> bool:
+        """``ConTextModifier.limit_scope``: a terminating modifier, or one of the same
+        category, cuts this one's scope at its own words."""
+        if not _overlaps(self.scope_span, other.scope_span):
+            return False
+        if self.direction == "TERMINATE":
+            return False
+        if (
+            other.direction != "TERMINATE"
+            and other.category.upper() not in self.terminated_by
+            and other.category.upper() != self.category.upper()
+        ):
+            return False
+        original = (self._scope_start, self._scope_end)
+        if self.direction in ("FORWARD", "BIDIRECTIONAL") and other._start > self._start:
+            self._scope_end = min(self._scope_end, other._start)
+        if self.direction in ("BACKWARD", "BIDIRECTIONAL") and other._end < self._end:
+            self._scope_start = max(self._scope_start, other._end)
+        return original != (self._scope_start, self._scope_end)
+
+    def modifies(self, target: Any) -> bool:
+        """``ConTextModifier.modifies``: the target is in scope and not part of the
+        modifier's own words."""
+        span = (target.start, target.end)
+        if _overlaps((self._start, self._end), span):
+            return False
+        if self.direction in ("TERMINATE", "PSEUDO"):
+            return False
+        return _overlaps((self._scope_start, self._scope_end), span)
+
+    def __repr__(self) -> str:
+        return f"<ConTextModifier> [{self._start}, {self._end}, {self.category}]"
+
+
+class _Graph:
+    """``medspacy.context.ConTextGraph`` after ``update_scopes`` and ``apply_modifiers``:
+    ``modifiers`` (those overlapping a target pruned when ``prune``) and ``edges``."""
+
+    def __init__(self, targets: list[FastSpan], modifiers: list[_Modifier], prune: bool) -> None:
+        for i in range(len(modifiers) - 1):
+            first = modifiers[i]
+            for j in range(i + 1, len(modifiers)):
+                second = modifiers[j]
+                first.limit_scope(second)
+                second.limit_scope(first)
+        if prune:
+            for i in range(len(modifiers) - 1, -1, -1):
+                modifier_span = modifiers[i].modifier_span
+                for target in targets:
+                    if _overlaps((target.start, target.end), modifier_span):
+                        modifiers.pop(i)
+                        break
+        modified: list[list[FastSpan]] = [[] for _ in modifiers]
+        # ``modifies`` of each pair, inlined: not on the modifier's own words, not a
+        # TERMINATE or PSEUDO modifier, and in its scope.
+        active = [
+            (index, modifier._start, modifier._end, modifier._scope_start, modifier._scope_end)
+            for index, modifier in enumerate(modifiers)
+            if modifier.direction not in ("TERMINATE", "PSEUDO")
+        ]
+        for target in targets:
+            target_start, target_end = target.start, target.end
+            for index, start, end, scope_start, scope_end in active:
+                if start <= target_start < end or start < target_end <= end:
+                    continue
+                if scope_start <= target_start < scope_end or scope_start < target_end <= scope_end:
+                    modified[index].append(target)
+        self.targets = targets
+        self.modifiers = modifiers
+        self.edges = [
+            (target, modifier)
+            for modifier, spans in zip(modifiers, modified, strict=True)
+            for target in spans
+        ]
+
+
+def _sentence_bounds(fast: FastDoc) -> list[tuple[int, int]]:
+    """The (start, end) of the sentence of each token."""
+    out: list[tuple[int, int]] = []
+    bounds = [*fast.sentence_starts, len(fast)]
+    for start, end in itertools.pairwise(bounds):
+        out.extend([(start, end)] * (end - start))
+    return out
+
+
+def _scope(rule: Any, start: int, end: int, sentence: tuple[int, int]) -> tuple[int, int]:
+    """A modifier's scope as ``ConTextModifier.__set_scope`` sets it without a window."""
+    first, last = sentence
+    max_scope = rule.max_scope
+    direction = rule.direction.lower()
+    if direction == "forward":
+        scope_start, scope_end = end, last
+        if max_scope is not None and (scope_end - scope_start) > max_scope:
+            scope_end = end + max_scope
+    elif direction == "backward":
+        scope_start, scope_end = first, start
+        if max_scope is not None and (scope_end - scope_start) > max_scope:
+            scope_start = start - max_scope
+    else:
+        scope_start, scope_end = first, last
+        if max_scope is not None and (start - scope_start) > max_scope:
+            scope_start = start - max_scope
+        if max_scope is not None and (scope_end - end) > max_scope:
+            scope_end = end + max_scope
+    return scope_start, scope_end
+
+
+@functools.cache
+def get_fast_reader(language: str = "en") -> FastReader:
+    """The fast reader of a reader language, built once per process from its pipeline,
+    under the pipelines' build lock (threads asking at once get the same reader)."""
+    with _BUILD_LOCK:
+        return _build_fast_reader(language)
+
+
+@functools.cache
+def _build_fast_reader(language: str) -> FastReader:
+    return FastReader(get_pipeline(language))
