@@ -96,6 +96,24 @@ async def _form(request: Request) -> tuple[dict[str, str], bool]:
 # ---------------------------------------------------------------- sign in / out
 
 
+def _open_session(
+    db: Session, settings: Settings, clinician: Clinician, client: str, detail: Any
+) -> str:
+    """A new session for a clinician who passed every sign-in step (password, and code
+    when TOTP is on), audited as a login; expired sessions are cleared on the way."""
+    accounts.purge_expired(db, settings.login_window * 4)
+    token = accounts.start_session(db, clinician, settings.clinician_session_lifetime)
+    audit.record(
+        db,
+        Actor(f"clinician:{clinician.username}", client),
+        "login",
+        "clinician",
+        clinician.username,
+        detail,
+    )
+    return token
+
+
 @router.get("/login")
 def login_page(request: Request) -> Response:
     """The sign-in form."""
@@ -181,16 +199,7 @@ def _check_sign_in(
                 detail,
             )
             return _SignInOutcome(None, needs_code=True)
-        accounts.purge_expired(db, settings.login_window * 4)
-        token = accounts.start_session(db, clinician, settings.clinician_session_lifetime)
-        audit.record(
-            db,
-            Actor(f"clinician:{clinician.username}", client),
-            "login",
-            "clinician",
-            clinician.username,
-            detail,
-        )
+        token = _open_session(db, settings, clinician, client, detail)
     return _SignInOutcome(token)
 
 
@@ -287,17 +296,7 @@ def _check_code(shared: Web, username: str, code: str, client: str, waited: floa
                 detail,
             )
             return None
-        accounts.purge_expired(db, settings.login_window * 4)
-        token = accounts.start_session(db, clinician, settings.clinician_session_lifetime)
-        audit.record(
-            db,
-            Actor(f"clinician:{clinician.username}", client),
-            "login",
-            "clinician",
-            clinician.username,
-            detail,
-        )
-    return token
+        return _open_session(db, settings, clinician, client, detail)
 
 
 @router.get("/login/code")
