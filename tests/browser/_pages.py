@@ -130,19 +130,26 @@ def no_horizontal_scroll(page: Page) -> bool:
     )
 
 
+def sign_in_clinician(page: Page, base: str, *, go: bool = True) -> None:
+    """Sign in as the test clinician from the clinic's sign-in page (opened first unless
+    ``go`` is false) and wait for the worklist."""
+    from tests.web._support import CLINICIAN
+
+    if go:
+        page.goto(f"{base}/clinic")
+    page.locator("#f-username").fill(CLINICIAN[0])
+    page.locator("#f-password").fill(CLINICIAN[1])
+    page.locator("form.narrow button").click()
+    expect(page).to_have_url(f"{base}/clinic")
+
+
 def first_on_worklist(browser: Browser, base: str) -> tuple[str | None, str | None]:
     """(data-assessment, data-urgency) of the first worklist row, seen by a clinician in a
     browser of their own."""
-    from tests.web._support import CLINICIAN
-
     context = browser.new_context()
     clinic = context.new_page()
     try:
-        clinic.goto(f"{base}/clinic")
-        clinic.locator("#f-username").fill(CLINICIAN[0])
-        clinic.locator("#f-password").fill(CLINICIAN[1])
-        clinic.locator("form.narrow button").click()
-        expect(clinic).to_have_url(f"{base}/clinic")
+        sign_in_clinician(clinic, base)
         first = clinic.locator("#worklist-rows tbody tr").first
         return first.get_attribute("data-assessment"), first.get_attribute("data-urgency")
     finally:

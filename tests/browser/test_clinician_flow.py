@@ -16,11 +16,12 @@ from tests.browser._pages import (
     pass_danger_signs,
     serious_violations,
     shoot,
+    sign_in_clinician,
     start_intake,
     tick_emergency_answer,
 )
 from tests.browser.conftest import LiveServer
-from tests.web._support import CLINICIAN, ROUTINE, all_red_flags_no
+from tests.web._support import ROUTINE, all_red_flags_no
 
 pytestmark = pytest.mark.browser
 
@@ -59,10 +60,7 @@ def test_saddle_numbness_patient_is_first_on_the_worklist_and_can_be_reviewed(
     expect(page).to_have_url(f"{base}/clinic/login?next=/clinic")
     assert serious_violations(page, axe_source) == []
     shoot(page, screenshots, "20-clinic-login")
-    page.locator("#f-username").fill(CLINICIAN[0])
-    page.locator("#f-password").fill(CLINICIAN[1])
-    page.locator("form.narrow button").click()
-    expect(page).to_have_url(f"{base}/clinic")
+    sign_in_clinician(page, base, go=False)
 
     rows = page.locator("#worklist-rows tbody tr")
     expect(rows).to_have_count(3)

@@ -19,11 +19,11 @@ from tests.browser._pages import (
     pass_danger_signs,
     serious_violations,
     shoot,
+    sign_in_clinician,
     start_intake,
     tick_emergency_answer,
 )
 from tests.browser.conftest import LiveServer
-from tests.web._support import CLINICIAN
 
 pytestmark = pytest.mark.browser
 
@@ -81,11 +81,7 @@ def test_urgent_result_asks_for_contact_and_the_clinician_finds_the_patient(
     expect(page.locator("#contact-given")).to_be_visible()
     assert "900555" not in page.content()
 
-    page.goto(f"{base}/clinic")
-    page.locator("#f-username").fill(CLINICIAN[0])
-    page.locator("#f-password").fill(CLINICIAN[1])
-    page.locator("form.narrow button").click()
-    expect(page).to_have_url(f"{base}/clinic")
+    sign_in_clinician(page, base)
     row = page.locator(f'tr[data-assessment="{created["id"]}"] td[data-person]')
     expect(row).to_contain_text("Iris Delacroix-Nakamura")
     expect(row.locator('a[href="tel:+447700900555"]')).to_be_visible()

@@ -20,9 +20,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import tests.browser.conftest as browser_conftest
-from tests.browser._pages import serious_violations
+from tests.browser._pages import serious_violations, sign_in_clinician
 from tests.browser.conftest import LiveServer, start_server
-from tests.web._support import CLINICIAN, make_app
+from tests.web._support import make_app
 
 pytestmark = pytest.mark.browser
 
@@ -68,14 +68,6 @@ def _post(url: str, answers: dict[str, Any]) -> str:
         return str(json.loads(response.read())["id"])
 
 
-def _sign_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/clinic")
-    page.locator("#f-username").fill(CLINICIAN[0])
-    page.locator("#f-password").fill(CLINICIAN[1])
-    page.locator("form.narrow button").click()
-    expect(page).to_have_url(f"{base}/clinic")
-
-
 def test_a_new_emergency_shows_without_reload_and_the_link_opens_it(
     page: Page, quick_server: LiveServer, axe_source: str
 ) -> None:
@@ -83,7 +75,7 @@ def test_a_new_emergency_shows_without_reload_and_the_link_opens_it(
     api = f"{base}/api/v1/assessments"
     _post(api, {"age": 40, "leg_pain": True})
     page.add_init_script(COUNT_TONES)
-    _sign_in(page, base)
+    sign_in_clinician(page, base)
     emergency_count = page.locator('[data-count-for="emergency"] [data-count]')
     expect(emergency_count).to_have_text("0")
     expect(page.locator("#alert-sound")).to_be_visible()
@@ -142,7 +134,7 @@ def test_a_new_emergency_shows_without_reload_and_the_link_opens_it(
 
 def test_signed_out_the_page_stops_and_says_so(page: Page, quick_server: LiveServer) -> None:
     base = quick_server.url
-    _sign_in(page, base)
+    sign_in_clinician(page, base)
     page.context.clear_cookies()
     expect(page.locator("#alerts-state")).to_contain_text(
         "signed out", timeout=POLL_SECONDS * 1000 * 8

@@ -11,8 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backpath.web.routes_clinic import PAGE_SIZE
+from tests.browser._pages import sign_in_clinician
 from tests.browser.conftest import LiveServer
-from tests.web._support import CLINICIAN, store_many
+from tests.web._support import store_many
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +34,7 @@ def test_next_page_reaches_every_row_once_and_first_page_returns(
         fresh_server.store, {"age": 61, "back_pain": True, "chest_pain": True}, 1, 1
     )
     base = fresh_server.url
-    page.goto(f"{base}/clinic")
-    page.locator("#f-username").fill(CLINICIAN[0])
-    page.locator("#f-password").fill(CLINICIAN[1])
-    page.locator("form.narrow button").click()
-    expect(page).to_have_url(f"{base}/clinic")
+    sign_in_clinician(page, base)
 
     first = _rows(page)
     assert len(first) == PAGE_SIZE
@@ -54,3 +51,31 @@ def test_next_page_reaches_every_row_once_and_first_page_returns(
 
     page.locator(".pager a[rel=first]").first.click()
     assert _rows(page) == first
+
+
+def test_a_click_anywhere_on_a_row_opens_the_assessment(
+    page: Page, fresh_server: LiveServer
+) -> None:
+    """Clicking a cell that holds no link (age, red flags, status) opens the row's
+    assessment; selecting text in a row does not navigate; rows show their waiting time."""
+    routine = store_many(
+        fresh_server.store, {"age": 40, "back_pain": True, "leg_pain": True}, 2, 30
+    )
+    base = fresh_server.url
+    sign_in_clinician(page, base)
+
+    row = page.locator(f'#worklist-rows tr[data-assessment="{routine[1]}"]')
+    expect(row.locator("[data-waiting]")).to_contain_text("waiting")
+    # Drag across the summary cell's text to select it (to copy it): no navigation.
+    box = row.locator("td").nth(1).bounding_box()
+    assert box
+    page.mouse.move(box["x"] + 2, box["y"] + box["height"] / 3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] / 3, steps=5)
+    page.mouse.up()
+    assert page.evaluate("String(window.getSelection())")
+    expect(page).to_have_url(f"{base}/clinic")
+    page.evaluate("window.getSelection().removeAllRanges()")
+    row.locator("td").last.click()
+    expect(page).to_have_url(f"{base}/clinic/assessments/{routine[1]}")
+    expect(page.locator("h1")).to_be_visible()

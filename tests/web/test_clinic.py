@@ -142,6 +142,72 @@ def test_worklist_shows_red_flag_badges(signed_in: TestClient, cases: dict[str, 
     assert "Cauda equina" in row.group(0)
 
 
+def _row_html(html_text: str, row_id: str) -> str:
+    """The worklist's own row of one assessment (after the "new emergencies" strip)."""
+    start = html_text.find('id="worklist-rows"')
+    row = re.search(rf'<tr data-assessment="{row_id}".*?</tr>', html_text[start:], re.S)
+    assert row, row_id
+    return row.group(0)
+
+
+def test_worklist_rows_show_waiting_time_and_open_from_anywhere(
+    signed_in: TestClient, store: Store, cases: dict[str, str]
+) -> None:
+    """An unreviewed row says how long it has waited (from its own received time); a
+    reviewed row does not; every row carries the address the whole row opens."""
+    waited_days = _store_case(store, {"age": 52, "leg_pain": True}, 2 * 24 * 60 + 190)
+    page = signed_in.get("/clinic")
+    # The cases were stored 90, 5 and 60 minutes ago; the page reads its clock a moment
+    # later, so a minute more is allowed.
+    assert re.search(r"waiting (1 h 3[01] min)<", _row_html(page.text, cases["routine_old"]))
+    assert re.search(r"waiting ([56] min)<", _row_html(page.text, cases["emergency_new"]))
+    assert re.search(r"waiting (1 h [01] min)<", _row_html(page.text, cases["urgent"]))
+    assert "waiting 2 d 3 h<" in _row_html(page.text, waited_days)
+    row = _row_html(page.text, cases["emergency_old"])
+    assert f'data-href="/clinic/assessments/{cases["emergency_old"]}"' in row
+
+    reviewed = signed_in.post(
+        f"/clinic/assessments/{cases['routine_old']}/review",
+        data={"csrf_token": csrf_of(page.text), "reviewed": "1"},
+        follow_redirects=True,
+    )
+    assert reviewed.status_code == 200
+    listed = signed_in.get("/clinic?status=all")
+    assert "waiting" not in _row_html(listed.text, cases["routine_old"])
+    assert "waiting" in _row_html(listed.text, cases["urgent"])
+
+
+def test_waiting_time_words_in_english_and_spanish() -> None:
+    """Minutes under an hour, hours and minutes under a day, then days and hours; a
+    timestamp stored without a zone (SQLite) counts as UTC."""
+    from datetime import UTC, datetime
+
+    from backpath.kb import load_knowledge
+    from backpath.web.i18n import Words
+    from backpath.web.routes_clinic import waiting_time
+
+    kb = load_knowledge()
+    now = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+    english, spanish = Words(kb, "en"), Words(kb, "es")
+    ago = [
+        timedelta(seconds=20),
+        timedelta(minutes=7),
+        timedelta(hours=2, minutes=10),
+        timedelta(days=3, hours=5, minutes=59),
+        timedelta(minutes=-3),
+    ]
+    assert [waiting_time(now - d, now, english) for d in ago] == [
+        "waiting under a minute",
+        "waiting 7 min",
+        "waiting 2 h 10 min",
+        "waiting 3 d 5 h",
+        "waiting under a minute",
+    ]
+    assert waiting_time(now - ago[2], now, spanish) == "espera 2 h 10 min"
+    naive = (now - timedelta(minutes=45)).replace(tzinfo=None)
+    assert waiting_time(naive, now, english) == "waiting 45 min"
+
+
 def test_worklist_filters(signed_in: TestClient, cases: dict[str, str]) -> None:
     """Filtering by urgency and by concern narrows the list."""
     only_urgent = signed_in.get("/clinic?urgency=urgent")

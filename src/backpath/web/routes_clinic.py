@@ -470,11 +470,38 @@ def patient_language(row: StoredAssessment, words: Words) -> dict[str, str] | No
     return {"code": language, "name": words.language_name(language)}
 
 
-def _row_view(row: StoredAssessment, words: Words) -> dict[str, Any]:
+def waiting_time(since: datetime, now: datetime, words: Words) -> str:
+    """How long an unreviewed assessment has been waiting ("waiting 2 h 10 min"), in the
+    clinician's words: minutes under an hour, hours and minutes under a day, then days and
+    hours. The clock is the server's, read once per page."""
+    start = since if since.tzinfo else since.replace(tzinfo=UTC)
+    minutes = max(0, int((now - start).total_seconds()) // 60)
+    if minutes < 1:
+        duration = words("waiting_moment")
+    elif minutes < 60:
+        duration = words("waiting_minutes", minutes=minutes)
+    elif minutes < 24 * 60:
+        duration = words("waiting_hours", hours=minutes // 60, minutes=minutes % 60)
+    else:
+        days, rest = divmod(minutes, 24 * 60)
+        duration = words("waiting_days", days=days, hours=rest // 60)
+    return words("waiting_for", duration=duration)
+
+
+def _row_view(row: StoredAssessment, words: Words, now: datetime | None = None) -> dict[str, Any]:
+    """One worklist row. ``now`` (the page's clock) adds the waiting time of a row not yet
+    reviewed."""
     fired = row.result.get("fired_rules", [])
+    waiting = (
+        waiting_time(row.created_at, now, words)
+        if now is not None and row.reviewed_at is None and row.created_at is not None
+        else ""
+    )
     return {
         "id": row.id,
+        "url": f"/clinic/assessments/{row.id}",
         "received": _when(row.created_at),
+        "waiting": waiting,
         "urgency": row.urgency,
         "urgency_label": words.urgency_label(row.urgency),
         "flags": red_flags(row),
@@ -549,8 +576,10 @@ def worklist(request: Request) -> Response:
                 "identities_shown": sorted(people),
             },
         )
-        views = [{**_row_view(row, words), "person": people.get(row.id)} for row in rows]
-        newest_views = [{**_row_view(row, words), "person": people.get(row.id)} for row in newest]
+        views = [{**_row_view(row, words, read_at), "person": people.get(row.id)} for row in rows]
+        newest_views = [
+            {**_row_view(row, words, read_at), "person": people.get(row.id)} for row in newest
+        ]
         counts = open_counts(db)
     return render(
         request,
@@ -834,7 +863,8 @@ async def search(request: Request) -> Response:
                 "identities_shown": sorted(people),
             },
         )
-        views = [{**_row_view(row, words), "person": people.get(row.id)} for row in rows]
+        now = utcnow()
+        views = [{**_row_view(row, words, now), "person": people.get(row.id)} for row in rows]
     return render(
         request,
         "clinic/worklist.html",

@@ -276,7 +276,27 @@
     setTimeout(poll, every);
   }
 
+  // A worklist row opens its assessment wherever it is clicked, except on its own links
+  // (a phone number, the row's links) or when the clinician is selecting text to copy.
+  // Ctrl/Cmd-click and the middle button open it in a new tab, as a link would.
+  function rowLink(row) {
+    var href = row.getAttribute("data-href");
+    if (!href) return;
+    function open(event) {
+      if (event.target.closest("a, button, input, select, textarea, label")) return;
+      var selection = window.getSelection ? String(window.getSelection()) : "";
+      if (selection) return;
+      if (event.ctrlKey || event.metaKey || event.button === 1) window.open(href, "_blank");
+      else window.location.assign(href);
+    }
+    row.addEventListener("click", open);
+    row.addEventListener("auxclick", function (event) { if (event.button === 1) open(event); });
+  }
+
   ready(function () {
+    var linkedRows = document.querySelectorAll("tr.row-link[data-href]");
+    for (var k = 0; k < linkedRows.length; k++) rowLink(linkedRows[k]);
+
     var live = document.getElementById("live-alert");
     if (live && window.fetch) liveAlert(live);
 
