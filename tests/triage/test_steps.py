@@ -279,8 +279,11 @@ def test_stops_when_nothing_left_can_raise_an_urgent_result(kb: KnowledgeBase) -
     order, answers = _interview(kb, _all_no, {"age": 40, "sex": "male", "trauma_minor": True})
     result = assess(Intake.from_json({"answers": answers}), kb)
     assert result.urgency is Urgency.URGENT
-    # Hip pain after a fall (cannot bear weight) is urgent too: never asked here.
-    assert "cannot_bear_weight" not in order
+    # Hip pain that stops standing after a fall is an emergency (2026.12.3): still asked.
+    assert "cannot_bear_weight" in order
+    # The walking pattern of stenosis (worse standing, eased sitting) can only change a
+    # routine reason: never asked once the result is urgent.
+    assert "worse_standing_walking" not in order
     assert next_step(kb, answers, order) is None
 
 

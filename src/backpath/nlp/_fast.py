@@ -95,24 +95,29 @@ class FastSpan:
     """Tokens ``start:end`` of a ``FastDoc``, with a label (a rule's category) when it is a
     match: the attributes of a spaCy ``Span`` the reader and ConText read."""
 
-    __slots__ = ("doc", "end", "label_", "start")
+    __slots__ = ("_slot", "doc", "end", "label_", "start")
 
     def __init__(self, doc: FastDoc, start: int, end: int, label: str = "") -> None:
         self.doc = doc
         self.start = start
         self.end = end
         self.label_ = label
+        self._slot: _Underscore | None = None
 
     @property
     def _(self) -> _Underscore:
         """The span's extension attributes. As in spaCy (3.7), every span of a document
         that covers the same characters shares them, whatever its group or label: two
         targets on the same words both collect ConText's modifiers there, and a blocker
-        added after ConText sees those of a target on the same words."""
-        key = (self.start_char, self.end_char)
-        slot = self.doc.underscores.get(key)
+        added after ConText sees those of a target on the same words. (A document's slot
+        for some characters is made once, so a span keeps the one it found.)"""
+        slot = self._slot
         if slot is None:
-            slot = self.doc.underscores[key] = _Underscore()
+            key = (self.start_char, self.end_char)
+            slot = self.doc.underscores.get(key)
+            if slot is None:
+                slot = self.doc.underscores[key] = _Underscore()
+            self._slot = slot
         return slot
 
     @property
@@ -462,18 +467,15 @@ class _TokenMatcher:
         # The required word choices present, as bits: one pass over the piece's norms.
         met = 0
         masks = self._norm_masks
-        for norm in present:
-            bits = masks.get(norm)
-            if bits:
-                met |= bits
+        # (A dictionary's keys intersected with a set: the smaller side is walked in C.)
+        for norm in masks.keys() & present:
+            met |= masks[norm]
         by_norm = self._by_norm
         picked: dict[int, _Pattern] = {}
-        for norm in present:
-            gated = by_norm.get(norm)
-            if gated:
-                for needed, pattern in gated:
-                    if needed & met == needed:
-                        picked[pattern.position] = pattern
+        for norm in by_norm.keys() & present:
+            for needed, pattern in by_norm[norm]:
+                if needed & met == needed:
+                    picked[pattern.position] = pattern
         chosen = list(picked.values())
         chosen.extend(self._always)
         found: list[tuple[int, int, int, int, int]] = []
@@ -501,6 +503,12 @@ class _TokenMatcher:
                 for norm in pattern.trigger.intersection(present):
                     for index in where[norm]:
                         starts.update(range(max(0, index - pattern.before), index + 1))
+            if not pattern.always and not isinstance(starts, set):
+                # A match holds its rarest required word (``trigger``) at most ``before``
+                # tokens after its start: a start with none in reach cannot match.
+                before = pattern.before
+                reach = [i for norm in pattern.trigger.intersection(present) for i in where[norm]]
+                starts = [s for s in starts if any(s <= i <= s + before for i in reach)]
             group = 0 if pattern.always else 1
             for start in starts:
                 for end in pattern.ends(tokens, start):
@@ -764,12 +772,27 @@ class _Graph:
     ``modifiers`` (those overlapping a target pruned when ``prune``) and ``edges``."""
 
     def __init__(self, targets: list[FastSpan], modifiers: list[_Modifier], prune: bool) -> None:
+        # ``limit_scope`` of each pair, in medspaCy's order, called only where the kinds of
+        # the two let one cut the other (else it returns False, whatever the scopes).
+        kinds = [
+            (m.direction != "TERMINATE", m.direction == "TERMINATE", m.category.upper())
+            for m in modifiers
+        ]
         for i in range(len(modifiers) - 1):
             first = modifiers[i]
+            can_cut, terminates, category = kinds[i]
+            stops = first.terminated_by
             for j in range(i + 1, len(modifiers)):
                 second = modifiers[j]
-                first.limit_scope(second)
-                second.limit_scope(first)
+                other_can_cut, other_terminates, other_category = kinds[j]
+                if can_cut and (
+                    other_terminates or other_category in stops or other_category == category
+                ):
+                    first.limit_scope(second)
+                if other_can_cut and (
+                    terminates or category in second.terminated_by or category == other_category
+                ):
+                    second.limit_scope(first)
         if prune:
             for i in range(len(modifiers) - 1, -1, -1):
                 modifier_span = modifiers[i].modifier_span

@@ -9,6 +9,11 @@ Cyrillic ...) gets no confidence from any of them and is ``und``.
 
 Statistical identification is weak on very short texts ("no", "lol", "numb bum"), so:
 
+* a text given in a reader language (the intake's ``language``) that is plainly in it -
+  eight or more words, enough of that language's own function words and few of the other
+  languages', nearly every word known to its reader (``_clearly_in``) - is read in it
+  without asking lingua, whose answer would be the same (a test checks every corpus
+  narrative); lingua decides everything less plain;
 * a text of ``STRONG_WORDS`` or more words whose best language has a confidence of
   ``STRONG_CONFIDENCE`` or more is in that language - unless that language has no reader
   and a reader's vocabulary knows ``KNOWN_SHARE_OVERRIDE`` of its words (lingua sometimes
@@ -60,6 +65,17 @@ KNOWN_SHARE_OVERRIDE = 0.75
 # explains at least this share of them.
 MIN_SHARE = 0.45
 SHORT_TEXT_WORDS = 4
+# A text given in a reader language is taken to be in it without asking lingua when it has
+# this many words, this share of that language's marker words (``_clearly_in``) and this
+# many times more of them than of other languages' marker words.
+QUICK_MIN_WORDS = 8
+QUICK_MARKER_SHARE = {"en": 0.2, "es": 0.1}
+QUICK_FOREIGN_RATIO = 4
+# Code-switching (issue 11, third red team: "tengo fever y chills, la pierna se siente
+# weak"): the other reader also reads a text when at least this many of its words, and
+# this share of them, are function words only the other reader language has.
+MIXED_MIN_MARKERS = 1
+MIXED_MARKER_SHARE = 0.04
 # English contraction stems ("don't" -> "don"); a word after an apostrophe is not counted.
 _ENGLISH_STEMS = frozenset(
     [
@@ -252,6 +268,10 @@ def identify_language(text: str, hint: str | None = None) -> LanguageGuess:
     words = words_of(text)
     if not words:
         return LanguageGuess("und", None, 0.0, "the narrative contains no words")
+    if hint in READER_LANGUAGES and _clearly_in(words, hint):
+        # lingua would name the given language too (``tests/nlp/
+        # test_speed_equivalence_language.py`` checks it on every corpus narrative).
+        return _guess(hint, 0.0, f"the narrative is in {LANGUAGE_NAMES[hint]}")
     values = confidences(text[:5000])
     top, top_value = max(values.items(), key=lambda item: item[1], default=("und", 0.0))
     if values and top_value <= 0.0:
@@ -288,6 +308,72 @@ def identify_language(text: str, hint: str | None = None) -> LanguageGuess:
     if top == "und":  # pragma: no cover - only without lingua
         return LanguageGuess("und", None, 0.0, "none of its words are words this reader knows")
     return _guess(top, top_value, f"it looks like {LANGUAGE_NAMES[top]}")
+
+
+@functools.cache
+def _marker_words(language: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Function words that tell ``language`` apart among ``DETECTED_LANGUAGES``: spaCy's
+    stop words of ``language`` that no other of them has ("the", "with"; "tengo",
+    "estoy"), and those of the others that ``language`` does not have ("não", "und")."""
+    own = set(_stop_words(language))
+    foreign: set[str] = set()
+    for other in DETECTED_LANGUAGES:
+        if other != language:
+            own -= _stop_words(other)
+            foreign |= _stop_words(other)
+    return frozenset(own), frozenset(foreign - _stop_words(language))
+
+
+def _clearly_in(words: list[str], language: str) -> bool:
+    """Whether a text is plainly in the reader language given with it, so that lingua need
+    not be asked (it takes about a quarter of a 50-word reading; issue 11).
+
+    Plainly: ``QUICK_MIN_WORDS`` words or more; its own marker words (``_marker_words``)
+    make at least ``QUICK_MARKER_SHARE`` of them (Spanish shares most of its function
+    words with Portuguese and Italian, so fewer are needed), and at least
+    ``QUICK_FOREIGN_RATIO`` times the marker words of the other languages; and the reader's
+    vocabulary knows ``KNOWN_SHARE_OVERRIDE`` of its words, more than any other reader's.
+    Anything less certain, a mixed text, a short one, goes to lingua as before."""
+    if len(words) < QUICK_MIN_WORDS:
+        return False
+    own, foreign = _marker_words(language)
+    own_count = 0
+    foreign_count = 0
+    for word in words:
+        if word in own:
+            own_count += 1
+        elif word in foreign:
+            foreign_count += 1
+    if own_count < max(3.0, QUICK_MARKER_SHARE[language] * len(words)):
+        return False
+    if foreign_count * QUICK_FOREIGN_RATIO > own_count:
+        return False
+    known = _hits(words, language)
+    if known < KNOWN_SHARE_OVERRIDE * len(words):
+        return False
+    return all(known > _hits(words, other) for other in READER_LANGUAGES if other != language)
+
+
+def mixed_with(words: list[str], reader: str) -> str | None:
+    """The other reader language when a text read by ``reader`` mixes it in
+    (Spanglish: "my back me duele, tengo fever y chills"), else ``None``.
+
+    Mixed: the other language's own function words ("tengo", "y", "la"; "the", "my",
+    "since") make at least ``MIXED_MIN_MARKERS`` of the text's words and
+    ``MIXED_MARKER_SHARE`` of them. A plain English or Spanish text has almost none of the
+    other's, so it is read once, as before.
+    """
+    tokens = [word.lower() for word in words if word.isalpha()]
+    if not tokens:
+        return None
+    for other in READER_LANGUAGES:
+        if other == reader:
+            continue
+        own, _foreign = _marker_words(other)
+        markers = sum(1 for word in tokens if fold(other, word) in own or word in own)
+        if markers >= MIXED_MIN_MARKERS and markers / len(tokens) >= MIXED_MARKER_SHARE:
+            return other
+    return None
 
 
 def _guess(language: str, confidence: float, reason: str) -> LanguageGuess:

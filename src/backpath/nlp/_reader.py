@@ -54,6 +54,7 @@ from backpath.nlp._language import (
     check_coverage,
     identify_language,
     measure_text,
+    mixed_with,
     not_read_note,
     reader_vocabulary,
     text_normaliser,
@@ -1020,6 +1021,55 @@ def _read(
     # A text in a language with no reader is still searched by the English reader: an
     # English red flag in it still counts ("no puedo orinar, can't pee").
     reader = guess.reader or "en"
+    findings, problems, words, danger_found, danger_words = _read_as(text, today, reader, reference)
+    # Code-switching ("tengo numbness en la pompis y no puedo hacer pee"): the other
+    # reader reads the text too, and what it finds present is added. Only its "yes" and
+    # its values count: a reader reading the other language's grammar can mistake a
+    # clause for a denial ("no puedo hacer pee" read by the English reader), and unknown
+    # is not "no". A "yes" from either reader stands (``answers``).
+    other = mixed_with(words, reader) if guess.reader is not None else None
+    if other is not None:
+        more, _problems, _words, _found, more_unresolved = _read_as(text, today, other, reference)
+        known = {(f.code, f.span, f.value) for f in findings}
+        present = [
+            f
+            for f in more
+            if f.value is not False
+            and f.value is not None
+            and (f.code, f.span, f.value) not in known
+        ]
+        findings.extend(present)
+        # A danger word is placed when the other reader's finding covers it ("fiebre" in
+        # "tengo fiebre" read by the Spanish reader); one neither reader placed is still
+        # shown to a clinician.
+        covered = " ".join(f.text.lower() for f in present)
+        danger_words = [
+            *(word for word in danger_words if word.lower() not in covered),
+            *more_unresolved,
+        ]
+    coverage = check_coverage(words, reader)
+    understood = guess.reader is not None and coverage.understood
+    if not understood:
+        problems[:0] = [NOT_READ_PROBLEM, not_read_note(guess, coverage)]
+    # The context rules are the reader's: in a text it did not understand a "no" may not be
+    # a denial ("nie mogę oddychać, no blood"), so every danger word found is left.
+    unresolved = tuple(dict.fromkeys(danger_words if understood else danger_found))
+    if unresolved:
+        problems.append(DANGER_WORDS_PROBLEM)
+        problems.append(
+            "words that can signal a serious problem were not explained by any finding: "
+            + ", ".join(repr(word) for word in unresolved)
+            + "; a person should read the text"
+        )
+    detected = guess.language if guess.reader is None or coverage.share > 0 else "und"
+    return NarrativeReading(findings, understood, detected, problems, unresolved)
+
+
+def _read_as(
+    text: str, today: dt.date | None, reader: str, reference: bool
+) -> tuple[list[NarrativeFinding], list[str], list[str], list[str], list[str]]:
+    """Read ``text`` with the reader of one language: its findings, problems, the words as
+    that reader tokenized them, the danger words found, and those no finding explains."""
     knowledge = load_nlp_knowledge() if reader == "en" else load_nlp_knowledge(reader)
     nlp = get_pipeline() if reader == "en" else get_pipeline(reader)
     entries, dangers = _entries_by_id(reader)
@@ -1073,22 +1123,7 @@ def _read(
                     span=(start, stop),
                 )
             )
-    coverage = check_coverage(words, reader)
-    understood = guess.reader is not None and coverage.understood
-    if not understood:
-        problems[:0] = [NOT_READ_PROBLEM, not_read_note(guess, coverage)]
-    # The context rules are the reader's: in a text it did not understand a "no" may not be
-    # a denial ("nie mogę oddychać, no blood"), so every danger word found is left.
-    unresolved = tuple(dict.fromkeys(danger_words if understood else danger_found))
-    if unresolved:
-        problems.append(DANGER_WORDS_PROBLEM)
-        problems.append(
-            "words that can signal a serious problem were not explained by any finding: "
-            + ", ".join(repr(word) for word in unresolved)
-            + "; a person should read the text"
-        )
-    detected = guess.language if guess.reader is None or coverage.share > 0 else "und"
-    return NarrativeReading(findings, understood, detected, problems, unresolved)
+    return findings, problems, words, danger_found, danger_words
 
 
 def warm_up(languages: Iterable[str] | None = None) -> dict[str, float]:
