@@ -340,8 +340,10 @@ def _askable(
 
 
 # How many questions one page may show (a checklist counts each of its items): enough for
-# the danger signs and a short question or two, little enough to read on a phone.
-PAGE_QUESTIONS = 20
+# the danger signs (16) and a short question or two, little enough to read on a phone.
+# 22 since knowledge 2026.12.3 (vomiting joined the body checklist): routine intakes
+# keep to 4 pages at most for 9 in 10 people (benchmarks/interview_replay.py --pages).
+PAGE_QUESTIONS = 22
 
 
 def next_page(
