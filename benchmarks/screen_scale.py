@@ -86,7 +86,8 @@ def _ceiling(source: Path, fmt: str, out: Path) -> None:
         read = f"read_parquet('{source}')"
     table = (
         f"(SELECT *, CAST(NULL AS VARCHAR) AS unsure_codes, "
-        f"CAST(NULL AS BOOLEAN) AS narrative_unclear FROM {read})"
+        f"CAST(NULL AS BOOLEAN) AS narrative_unclear, CAST(NULL AS BOOLEAN) AS danger_words "
+        f"FROM {read})"
     )
     sql = triage_sql(kb, table=table, order_by_key=False)
     duckdb.connect().execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")

@@ -43,7 +43,7 @@ from backpath.screening.staging import (
     jsonl_staging_sql,
     staging_sql,
 )
-from backpath.screening.summary import ScreeningSummary, summary_sql
+from backpath.screening.summary import ScreeningSummary, summary_groups
 from backpath.screening.workers import WorkerError
 from backpath.vocabulary import FindingType
 
@@ -67,6 +67,7 @@ _INTEGER_TYPES = {
     "HUGEINT", "INT8", "INT16", "INT32", "INT64",
 }  # fmt: skip
 _BATCH = 512
+_RESULTS_FORMAT = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
 
 
 def _literal(text: str) -> str:
@@ -186,16 +187,36 @@ class Screening:
             columns.append((name, typed))
         return columns
 
-    def _stage_table(self, source: Path, fmt: str, columns: list[tuple[str, bool]]) -> str:
-        """Create the ``source_rows`` view over the file; return the staging SQL."""
+    def _stage_table(
+        self,
+        source: Path,
+        fmt: str,
+        columns: list[tuple[str, bool]],
+        typed_booleans: bool = False,
+    ) -> str:
+        """Create the ``source_rows`` view over the file; return the staging SQL.
+
+        ``typed_booleans`` (CSV): the reader parses yes/no columns itself (``BOOLEAN``,
+        strict: any cell it cannot parse, or any malformed line, fails the whole read, so
+        the caller runs the text read instead). Every spelling DuckDB's CSV reader takes
+        for a boolean (true/false, t/f, yes/no, y/n, 1/0 in any case, or empty) is one the
+        text rules take with the same value and no error, so the rows come out identical
+        (``tests/screening/test_csv_fast_path.py``)."""
         if fmt == "csv":
-            spec = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name, _ in columns)
+            if typed_booleans:
+                columns = [(name, self._is_boolean(name)) for name, _ in columns]
+            spec = ", ".join(
+                f"{_literal(name)}: {_literal('BOOLEAN' if typed else 'VARCHAR')}"
+                for name, typed in columns
+            )
+            rejects = "" if typed_booleans else ", store_rejects = true"
             self.con.execute(
                 # No line number here: a window would make the whole query single-threaded.
                 # Rows stay in file order, so the line is the result's position (``run``).
-                "CREATE VIEW source_rows AS SELECT CAST(NULL AS BIGINT) AS __line, * FROM "
-                f"read_csv({_literal(str(source))}, header = true, delim = ',', quote = '\"', "
-                f"escape = '\"', columns = {{{spec}}}, auto_detect = false, store_rejects = true)"
+                "CREATE OR REPLACE VIEW source_rows AS SELECT CAST(NULL AS BIGINT) AS __line, "
+                f"* FROM read_csv({_literal(str(source))}, header = true, delim = ',', "
+                f"quote = '\"', escape = '\"', columns = {{{spec}}}, auto_detect = false"
+                f"{rejects})"
             )
         else:
             self.con.execute(
@@ -204,6 +225,10 @@ class Screening:
                 "file_row_number = true)"
             )
         return staging_sql(self.kb, columns, DUCKDB)
+
+    def _is_boolean(self, name: str) -> bool:
+        finding = self.kb.findings.get(name)
+        return finding is not None and finding.type is FindingType.BOOLEAN
 
     def _stage_jsonl(self, source: Path, row_errors: Path | None = None) -> tuple[str, int]:
         """Stage a JSON Lines file; ``row_errors`` (JSON Lines of ``__line``, ``__error``)
@@ -348,6 +373,22 @@ class Screening:
             )
         return reading, out, errors
 
+    def _triage(self, staged: str, python_rows: int, estimate: float) -> None:
+        """Run the compiled triage query over ``staged`` into the results file."""
+        self.con.execute(f"CREATE OR REPLACE VIEW screen_input AS {staged}")
+        query = triage_sql(
+            self.kb,
+            table="screen_input",
+            passthrough=[LINE_COLUMN, "age", ERROR_COLUMN],
+            order_by_key=False,
+        )
+        order = f" ORDER BY {LINE_COLUMN}" if python_rows else ""
+        self._execute(
+            f"COPY (SELECT * FROM ({query}) AS screened{order}) "
+            f"TO {_literal(str(self.results))} {_RESULTS_FORMAT}",
+            estimate,
+        )
+
     def run(self, source: Path, as_of: date | None = None) -> ScreenRun:
         """Validate and screen ``source`` (a file, or a folder holding a FHIR Bulk export,
         read on ``as_of``: default today); keep the screened rows for ``write``/``report``."""
@@ -359,15 +400,17 @@ class Screening:
         fmt = input_format(source)
         if not source.exists():
             raise ScreeningInputError("", f"{source}: no such file")
-        if source.stat().st_size == 0 or (
-            fmt != "parquet"
-            and not source.read_bytes()[:4096].lstrip(b"\xef\xbb\xbf").strip()
-            and source.stat().st_size <= 4096
+        if (
+            source.stat().st_size == 0
+            or (
+                fmt != "parquet"
+                and source.stat().st_size <= 4096  # read the head only: never the whole file
+                and not source.read_bytes()[:4096].lstrip(b"\xef\xbb\xbf").strip()
+            )
         ):
             raise ScreeningInputError("", f"{source.name}: the file is empty")
         estimate = self._estimate_rows(source, fmt)
         python_rows = 0
-        out = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
         if self.engine == "spark":
             from backpath.screening.spark import spark_screen
 
@@ -379,27 +422,31 @@ class Screening:
             spark_screen(self.kb, source, fmt, self._columns(source, fmt), spark_dir, self.master)
             self._execute(
                 f"COPY (SELECT * FROM read_parquet({_literal(str(spark_dir / '*.parquet'))}) "
-                f"ORDER BY {LINE_COLUMN}) TO {_literal(str(self.results))} {out}",
+                f"ORDER BY {LINE_COLUMN}) TO {_literal(str(self.results))} {_RESULTS_FORMAT}",
                 estimate,
             )
         else:
+            columns = self._columns(source, fmt) if fmt in ("csv", "parquet") else []
+            fast = fmt == "csv" and any(self._is_boolean(name) for name, _ in columns)
+            if fast:
+                # First try: the reader parses yes/no cells itself (most of a CSV's cells,
+                # far cheaper than text rules in SQL). A cell it cannot take - "unsure", a
+                # typo - or a malformed line stops it; then the text read below decides
+                # every row and reports every error, exactly as without this attempt.
+                import duckdb
+
+                try:
+                    self._triage(self._stage_table(source, fmt, columns, True), 0, estimate)
+                except duckdb.Error:
+                    self.stage("screening (cells beyond yes/no: reading them as text)")
+                else:
+                    columns = []
             if fmt in ("csv", "parquet"):
-                staged = self._stage_table(source, fmt, self._columns(source, fmt))
+                if columns:
+                    self._triage(self._stage_table(source, fmt, columns), 0, estimate)
             else:
                 staged, python_rows = self._stage_jsonl(source, row_errors)
-            self.con.execute(f"CREATE VIEW screen_input AS {staged}")
-            query = triage_sql(
-                self.kb,
-                table="screen_input",
-                passthrough=[LINE_COLUMN, "age", ERROR_COLUMN],
-                order_by_key=False,
-            )
-            order = f" ORDER BY {LINE_COLUMN}" if python_rows else ""
-            self._execute(
-                f"COPY (SELECT * FROM ({query}) AS screened{order}) "
-                f"TO {_literal(str(self.results))} {out}",
-                estimate,
-            )
+                self._triage(staged, python_rows, estimate)
         # A CSV row's line is its position among the results plus one (the header).
         self.con.execute(
             "CREATE VIEW results AS SELECT * EXCLUDE (file_row_number) REPLACE ("
@@ -409,8 +456,7 @@ class Screening:
             "file_row_number = true)"
         )
         errors = self._errors(label_rows=bulk is not None)
-        sql, names = summary_sql(self.kb, "results")
-        groups = self.con.execute(sql).fetchall()
+        groups, names = summary_groups(self.con, self.kb, "results")
         count = self.con.execute(
             f"SELECT count(*) FROM results WHERE {ERROR_COLUMN} IS NOT NULL"
         ).fetchone()
