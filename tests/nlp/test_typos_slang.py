@@ -94,3 +94,57 @@ def test_fixed_over_calls() -> None:
         assert answers["urinary_retention"] is True
         assert answers.get("urinary_incontinence") is not False
         assert answers.get("urinary_sensation_change") is not False
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "code"),
+    [
+        # Words typed without spaces (red team v3, rt3_ty_runtogether_*): before 2026-12-01
+        # the whole text was "not understood" and ended routine.
+        ("backpain 3days nowmybum feelsnumb cantfeel wheniwipe", "en", "saddle_numbness"),
+        ("bothlegs gone weak", "en", "bilateral_leg_symptoms"),
+        ("havent peed since yesterday and icantfeel it wheni wipe", "en", "saddle_numbness"),
+        ("nopuedoorinar desde ayer", "es", "urinary_retention"),
+        ("nosiento nada cuandome limpio", "es", "saddle_numbness"),
+    ],
+)
+def test_words_typed_without_spaces_are_read(text: str, language: str, code: str) -> None:
+    reading = read_narrative(text, language=language)
+    assert reading.understood
+    assert reading.answers()[code] is True
+
+
+def test_a_split_needs_known_pieces_and_a_red_flag_word() -> None:
+    speller = Speller(
+        known={"when", "my", "both", "legs", "apix", "ban"},
+        targets={"wipe", "legs"},
+        corrections={},
+    )
+    assert speller.segment("whenwipe") is None  # "wipe" is a target but not a known word
+    assert speller.segment("bothlegs") == "both legs"
+    assert speller.segment("wheniwipe") is None  # "wipe" unknown here: no split
+    assert speller.segment("apixban") is None  # known pieces, but no red-flag word
+    assert speller.segment("legs") is None  # too short, and one piece is no split
+    real = get_speller()
+    assert real("wheniwipe") == "when i wipe"
+    assert real("apixaban") is None  # a drug the reader knows is never cut
+    assert real("ibuprofen") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        # Weeks and years written short that count time, not a gestation or an age.
+        ("back pain for 10yrs, worse the last 2wks", "age"),
+        ("back pain for 10yrs, worse the last 2wks", "pregnant_or_postpartum"),
+        ("since 3wks my leg is sore", "pregnant_or_postpartum"),
+        ("hurt it lifting 3wks ago", "pregnant_or_postpartum"),
+    ],
+)
+def test_short_durations_are_not_ages_or_gestations(text: str, absent: str) -> None:
+    assert absent not in _answers(text)
+
+
+def test_short_gestations_and_ages_still_read() -> None:
+    assert _answers("34wks and my tummy keeps going tight")["pregnant_or_postpartum"] is True
+    assert _answers("45yrs old, back pain")["age"] == 45

@@ -68,7 +68,7 @@ from backpath.nlp._pipeline import (
     TARGET_GROUP,
     get_pipeline,
 )
-from backpath.nlp._spelling import SPANISH_SOUND_ALIKE, Speller
+from backpath.nlp._spelling import SPANISH_ONE_LETTER_WORDS, SPANISH_SOUND_ALIKE, Speller
 from backpath.nlp._values import parse_age, parse_duration, parse_pain_score
 from backpath.vocabulary import FindingValue
 
@@ -785,7 +785,13 @@ def _spanish_speller(language: str) -> Speller:
     targets = {fold(word) for word in phrase_words(all_phrases(red_flag_entries), knowledge.macros)}
     corrections = {fold(written): fold(meant) for written, meant in knowledge.corrections.items()}
     return Speller(
-        known, targets, corrections, fold=fold, sound_alike=SPANISH_SOUND_ALIKE, silent_h=True
+        known,
+        targets,
+        corrections,
+        fold=fold,
+        sound_alike=SPANISH_SOUND_ALIKE,
+        silent_h=True,
+        one_letter_words=SPANISH_ONE_LETTER_WORDS,
     )
 
 

@@ -19,6 +19,13 @@ unknown word is then
    * one best candidate only: two different words equally close are left alone (variants
      of one word, such as "numbness" and the lexicon's "numbnes", count as one).
 
+3. otherwise, when it has 6 or more letters, split into the fewest known words (at most
+   four), one of which is a red-flag word: words typed without spaces ("wheniwipe" ->
+   "when i wipe", "bothlegs" -> "both legs", "nopuedoorinar" -> "no puedo orinar").
+   Pieces are words of two or more letters, or the language's one-letter words ("i",
+   "a"; Spanish "y", "a", "o", "e", "u"); a split that yields no red-flag word is not made,
+   so a drug or a name the reader does not know is never cut into pieces.
+
 Everything else is left as written: short words are matched exactly.
 
 Spanish (``get_speller("es")``, ``knowledge/nlp/es/spelling.yaml``) works the same way on
@@ -42,6 +49,11 @@ from backpath.nlp._normalise import collapse_repeats, has_repeats
 
 MIN_FUZZY_LETTERS = 5
 TWO_EDIT_LETTERS = 8
+MIN_SEGMENT_LETTERS = 5
+MAX_SEGMENT_PIECES = 4
+MAX_PIECE_LETTERS = 20
+ENGLISH_ONE_LETTER_WORDS = frozenset("ia")
+SPANISH_ONE_LETTER_WORDS = frozenset("yaoeu")
 _VOWELS = frozenset("aeiouy")
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 
@@ -106,11 +118,14 @@ class Speller:
         fold: Callable[[str], str] | None = None,
         sound_alike: frozenset[frozenset[str]] = frozenset(),
         silent_h: bool = False,
+        one_letter_words: frozenset[str] = ENGLISH_ONE_LETTER_WORDS,
     ) -> None:
         """``known``, ``targets`` and ``corrections`` are written as ``fold`` reads words
-        (Spanish: without accents); ``sound_alike`` and ``silent_h`` are the language's
-        extra slips (see the module notes)."""
+        (Spanish: without accents); ``sound_alike``, ``silent_h`` and ``one_letter_words``
+        are the language's extra slips and words (see the module notes)."""
         self.known = frozenset(known)
+        self._targets = frozenset(targets)
+        self._one_letter = one_letter_words
         self.corrections = dict(corrections)
         self._fold = fold
         self._sound_alike = sound_alike
@@ -165,7 +180,40 @@ class Speller:
         fuzzy = self.fuzzy(word)
         if fuzzy is not None:
             return fuzzy
+        split = self.segment(word)
+        if split is not None:
+            return split
         return word if word != written else None
+
+    def segment(self, word: str) -> str | None:
+        """``word`` read as words typed without spaces: the split into the fewest known
+        words (longer words first among equals) that contains a red-flag word, or None."""
+        if len(word) < MIN_SEGMENT_LETTERS or not word.isalpha():
+            return None
+        size = len(word)
+        # best[i]: the best split of word[:i] as (pieces, -sum of squared lengths, words).
+        best: list[tuple[int, int, tuple[str, ...]] | None] = [None] * (size + 1)
+        best[0] = (0, 0, ())
+        for start in range(size):
+            here = best[start]
+            if here is None or here[0] >= MAX_SEGMENT_PIECES:
+                continue
+            for stop in range(start + 1, min(size, start + MAX_PIECE_LETTERS) + 1):
+                piece = word[start:stop]
+                if len(piece) == 1:
+                    if piece not in self._one_letter:
+                        continue
+                elif piece not in self.known:
+                    continue
+                option = (here[0] + 1, here[1] - len(piece) ** 2, (*here[2], piece))
+                if best[stop] is None or option[:2] < best[stop][:2]:  # type: ignore[index]
+                    best[stop] = option
+        found = best[size]
+        if found is None or found[0] < 2:
+            return None
+        if not any(piece in self._targets for piece in found[2]):
+            return None
+        return " ".join(found[2])
 
     def fuzzy(self, word: str) -> str | None:
         """The one red-flag word within the allowed edits of ``word``, if there is one."""
