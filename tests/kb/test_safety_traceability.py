@@ -94,6 +94,8 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "diabetes",
         "stiff_neck",
         "testicle_pain",
+        "limb_tense_severe_pain",
+        "rectal_bleeding",
     ],
 )
 def test_red_flag_has_rule_case_and_hazard(kb: KnowledgeBase, code: str) -> None:

@@ -1196,7 +1196,21 @@ def _satisfying(condition: Condition, limit: int = 64) -> list[dict[str, Finding
         options: list[dict[str, FindingValue]] = []
         for child in condition.children:
             options.extend(_satisfying(child, limit))
-        return options[:limit]
+        # An option that answers more than another (``{}`` for "not asked" beside
+        # ``{x: False}``) is never the worse case: more answers decide more rules (three-
+        # valued logic is monotonic), so only the smallest sets are kept, which keeps the
+        # search inside ``limit`` as such alternatives multiply.
+        minimal = [
+            option
+            for option in options
+            if not any(
+                other is not option
+                and len(other) < len(option)
+                and all(option.get(k, object()) == v for k, v in other.items())
+                for other in options
+            )
+        ]
+        return minimal[:limit]
     if isinstance(condition, All):
         combos: list[dict[str, FindingValue]] = [{}]
         for index, child in enumerate(condition.children):
