@@ -48,7 +48,7 @@ def test_reading_stays_backward_compatible() -> None:
     ("text", "words"),
     [
         ("there was blood on the toilet paper when I wiped", ("blood",)),
-        ("I'm bleeding from my bottom", ("bleeding",)),
+        ("I'm bleeding from my ear", ("bleeding",)),
         ("my mum collapsed and hit her head", ("collapsed",)),
         ("I had a fit last night", ("had a fit",)),
         ("I want to die", ("want to die",)),
@@ -62,7 +62,7 @@ def test_reading_stays_backward_compatible() -> None:
         ("I had a rash last week", ("rash",)),
         ("I'm in agony and I've got a lump", ("agony", "lump")),
         ("I had a miscarriage last week", ("miscarriage",)),
-        ("vomiting and blood in my poo", ("blood",)),
+        ("vomiting, and there is blood on my pillow", ("blood",)),
     ],
 )
 def test_unexplained_danger_words_are_reported(text: str, words: tuple[str, ...]) -> None:
@@ -264,3 +264,19 @@ def test_missing_danger_words_list_is_reported(knowledge_copy: Path) -> None:
     problems = validate_nlp_knowledge()
     assert any("danger_words.yaml: (file): must be a mapping with a 'danger_words' list" in p
                for p in problems)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm bleeding from my bottom",
+        "vomiting and blood in my poo",
+        "bloody diarrhoea since last night",
+    ],
+)
+def test_blood_from_the_bottom_is_rectal_bleeding(text: str) -> None:
+    """Blood from the back passage has its own finding (knowledge 2026.12.4): it explains
+    the danger word, and a clinician sees it as rectal bleeding."""
+    reading = read_narrative(text)
+    assert reading.answers()["rectal_bleeding"] is True
+    assert not reading.unresolved_danger_words

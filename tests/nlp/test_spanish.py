@@ -371,3 +371,29 @@ def test_spanish_danger_words_are_denied_or_explained_by_the_spanish_reader() ->
     assert read_narrative("Me duele la espalda y no tengo fiebre").unresolved_danger_words == ()
     reading = read_narrative("Mi suegro tiene incontinencia; yo solo tengo lumbago.")
     assert reading.unresolved_danger_words == ("incontinencia",)
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        # A relative named anywhere in the sentence of a present symptom, and no symptom of
+        # the writer's own: the text is about the relative, who is the patient (fourth red
+        # team: the anticoagulant and the retention were read as the mother's, not hers).
+        (
+            "mi madre toma Sintrom y no puede orinar desde ayer",
+            ("anticoagulant", "urinary_retention"),
+        ),
+        ("a mi hijo de 13 le duele mucho un testículo y vomitó", ("testicle_pain",)),
+        (
+            "my mum takes warfarin and she can't pee since yesterday",
+            ("anticoagulant", "urinary_retention"),
+        ),
+    ],
+)
+def test_a_relative_as_the_subject_of_a_present_symptom_is_the_patient(
+    text: str, codes: tuple[str, ...]
+) -> None:
+    language = "en" if text.startswith("my ") else "es"
+    answers = read_narrative(text, language=language).answers()
+    for code in codes:
+        assert answers.get(code) is True, (code, answers)

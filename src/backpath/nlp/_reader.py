@@ -835,9 +835,9 @@ def _written_for_someone(
 
     It is, when the writer says so ("typing for my wife", "escribo por mi madre": a PROXY
     trigger), or when a relative is the subject of a current symptom - an OTHER_NOW trigger
-    ("my wife is", "he says he", "mi madre está") on a symptom of the present (time policy
-    ``symptom``), or a relative written right before such a symptom ("my dad can't pee",
-    "mi madre no puede orinar") - and the writer states no symptom of their own ("my
+    ("my wife is", "he says he", "mi madre está") or a relative named in the sentence of a
+    symptom of the present (time policy ``symptom``: "my dad can't pee", "mi madre toma
+    Sintrom y no puede orinar") - and the writer states no symptom of their own ("my
     daughter has a fever and I have back pain", "mi papá tiene incontinencia, yo solo vengo
     por mi ciática": a positive finding about nobody else in a sentence with a first-person
     word). A past illness of a relative ("my mum had cancer", "mi padre tuvo ...") never
@@ -867,11 +867,11 @@ def _written_for_someone(
             about_other = categories & _SOMEONE_ELSE
             if about_other:
                 current = any(knowledge.policy(code).time == "symptom" for code in entry.codes)
-                if current and any(
-                    m.category == "OTHER_NOW"
-                    or (m.category == "OTHER_PERSON" and m.modifier_span[1] == span.start)
-                    for m in span._.modifiers
-                ):
+                # A relative as the subject of a current symptom anywhere in its sentence
+                # ("mi madre toma Sintrom y no puede orinar", "a mi hijo de 13 le duele un
+                # testículo"): the text is about them. Reading it so can only add findings
+                # (the writer's own sentences are the patient's either way), never lose one.
+                if current and any(m.category in _OTHER_PERSON for m in span._.modifiers):
                     evidence = True
                 continue
             if (
