@@ -51,7 +51,7 @@ def test_two_workers_give_the_same_output_as_one(kb: KnowledgeBase, tmp_path: Pa
     assert run.python_rows == 43  # 50 rows, 7 of them invalid
     two = tmp_path / "two.jsonl"
     result = CliRunner().invoke(app, ["screen", str(source), "--workers", "2", "-o", str(two)])
-    assert result.exit_code == 2  # the invalid ages
+    assert result.exit_code == 2, result.output  # the invalid ages
     assert two.read_text(encoding="utf-8") == one.read_text(encoding="utf-8")
     assert "43 rows with a narrative or instruments read in Python (2 workers)" in result.output
     assert "line 4: field 'answers.age': must be at most 120" in result.output
