@@ -148,3 +148,18 @@ def test_short_durations_are_not_ages_or_gestations(text: str, absent: str) -> N
 def test_short_gestations_and_ages_still_read() -> None:
     assert _answers("34wks and my tummy keeps going tight")["pregnant_or_postpartum"] is True
     assert _answers("45yrs old, back pain")["age"] == 45
+
+
+@pytest.mark.parametrize(
+    ("text", "fever"),
+    [
+        ("temp 36.8 this morning, back pain", None),
+        ("temperature was 37.2 at the GP", None),
+        # From 37.5 C a "temp" counts: low-grade, and in a person on immunosuppressants
+        # a fever to act on (second red team, rt2_en_transplant_tacrolimus_low_temp_leg_weak).
+        ("on tacrolimus, temp 37.8 on and off", True),
+        ("temp 38.6 and shivering", True),
+    ],
+)
+def test_a_normal_temperature_number_is_not_a_fever(text: str, fever: bool | None) -> None:
+    assert _answers(text).get("fever") is fever

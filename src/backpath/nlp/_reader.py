@@ -196,6 +196,9 @@ def _sentence_index(doc: Any) -> list[int]:
 # FAMILY is. FAMILY itself ("runs in the family", "died of") is never the patient.
 _OTHER_PERSON = frozenset({"OTHER_PERSON", "OTHER_NOW"})
 _SOMEONE_ELSE = _OTHER_PERSON | {"FAMILY"}
+# Tokens either side of a symptom in which a first-person word makes it the writer's own
+# (``_written_for_someone``): about a clause.
+_OWN_WORD_WINDOW = 6
 
 
 def _certainty(categories: Iterable[str], written_for: bool = False) -> str:
@@ -858,7 +861,7 @@ def _written_for_someone(
         ]
         sentences = list(doc.sents)
         # Whether each sentence (by its first token) has a first-person word of the writer.
-        first_person_in: dict[int, bool] = {}
+        first_person_in: dict[tuple[int, int], bool] = {}
         for span in doc.spans[TARGET_GROUP]:
             entry = entries.get(span.label_)
             if entry is None or entry.blocker:
@@ -883,12 +886,18 @@ def _written_for_someone(
             if own_symptom:
                 continue  # already known: only more evidence can change the answer
             sentence = next(s for s in sentences if s.start <= span.start < s.end)
-            speaks = first_person_in.get(sentence.start)
+            # The writer's own word must be in the finding's clause: near it, within its
+            # sentence. A text typed without stops is one long sentence, where a "me" far
+            # away ("me habla de mi tata ... dice que le duele la espalda") says nothing
+            # about who has the symptom.
+            low = max(sentence.start, span.start - _OWN_WORD_WINDOW)
+            high = min(sentence.end, span.end + _OWN_WORD_WINDOW)
+            speaks = first_person_in.get((low, high))
             if speaks is None:
-                speaks = first_person_in[sentence.start] = any(
-                    token.norm_ in knowledge.first_person
-                    and not any(a <= token.i < b for a, b in others)
-                    for token in sentence
+                speaks = first_person_in[(low, high)] = any(
+                    doc[i].norm_ in knowledge.first_person
+                    and not any(a <= i < b for a, b in others)
+                    for i in range(low, high)
                 )
             if speaks:
                 own_symptom = True
