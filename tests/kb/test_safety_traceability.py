@@ -96,6 +96,7 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "testicle_pain",
         "limb_tense_severe_pain",
         "rectal_bleeding",
+        "muscle_breakdown_signs",
     ],
 )
 def test_red_flag_has_rule_case_and_hazard(kb: KnowledgeBase, code: str) -> None:
