@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -304,6 +306,59 @@ def _validate(model: type[M], data: Any, rel: str, problems: _Problems) -> M | N
     return None
 
 
+# The self-care proofs (``_self_care_leaks``, ``_self_care_with_open_red_flags``) search
+# answer sets and take about half of a load (~0.1 s). Their outcome depends only on the
+# knowledge base's files and on this code, so it is kept on disk under a key made of both:
+# the same content is never proved twice, and any change to a file or to the code proves it
+# again. ``BACKPATH_CACHE_DIR`` chooses the folder (default ~/.cache/backpath); an empty
+# value, or a folder that cannot be written, turns the memory off.
+_PROOF_PACKAGES = ("kb", "logic")
+
+
+@lru_cache(maxsize=1)
+def _proof_code() -> str:
+    """A hash of the code the proofs run (the ``backpath.kb`` and ``backpath.logic``
+    packages and the vocabulary)."""
+    base = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    paths = [p for pkg in _PROOF_PACKAGES for p in sorted((base / pkg).glob("*.py"))]
+    for path in [*paths, base / "vocabulary.py"]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _proof_folder() -> Path | None:
+    chosen = os.environ.get("BACKPATH_CACHE_DIR")
+    if chosen is not None:
+        return Path(chosen) / "kb-proofs" if chosen else None
+    return Path.home() / ".cache" / "backpath" / "kb-proofs"
+
+
+def _proved(sha: str, name: str, prove: Callable[[], list[str]]) -> list[str]:
+    """``prove()`` (the problems a proof finds), remembered for this content and code."""
+    folder = _proof_folder()
+    if folder is None:
+        return prove()
+    key = hashlib.sha256(f"{sha}\0{_proof_code()}\0{name}".encode()).hexdigest()
+    path = folder / f"{key}.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(found, list) and all(isinstance(m, str) for m in found):
+            return found
+    except (OSError, ValueError):
+        pass
+    result = prove()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"{key}.{os.getpid()}.tmp"
+        partial.write_text(json.dumps(result), encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        pass
+    return result
+
+
 def _hash_files(root: Path) -> tuple[str, tuple[str, ...]]:
     digest = hashlib.sha256()
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".yaml", ".yml"})
@@ -574,7 +629,8 @@ def _load(root: Path) -> KnowledgeBase:
     gates = question_gates(questionnaire.sections) if questionnaire else None
     for rule in rules:
         if rule.urgency is Urgency.SELF_CARE:
-            for message in _self_care_leaks(rule, rules, gates):
+            leaks = _proved(sha, f"leaks-{rule.id}", partial(_self_care_leaks, rule, rules, gates))
+            for message in leaks:
                 problems.add(rule.file, rule.id, message)
 
     urgencies: dict[Urgency, UrgencyDef] = {}
@@ -681,7 +737,12 @@ def _load(root: Path) -> KnowledgeBase:
         _check_ranges(steps, rules, sections, findings, problems)
     for rule in rules:
         if rule.urgency is Urgency.SELF_CARE and questionnaire:
-            for message in _self_care_with_open_red_flags(rule, findings, sections):
+            open_flags = _proved(
+                sha,
+                f"open-{rule.id}",
+                partial(_self_care_with_open_red_flags, rule, findings, sections),
+            )
+            for message in open_flags:
                 problems.add(rule.file, rule.id, message)
 
     if problems.items:
