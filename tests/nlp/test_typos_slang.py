@@ -163,3 +163,18 @@ def test_short_gestations_and_ages_still_read() -> None:
 )
 def test_a_normal_temperature_number_is_not_a_fever(text: str, fever: bool | None) -> None:
     assert _answers(text).get("fever") is fever
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("back pain for 3days and my leg is numb", 3),
+        ("sciatica for the past 2wks", 14),
+        ("back pain since 6wks now", 42),
+        ("back went 10yrs ago", 3650),
+    ],
+)
+def test_a_count_typed_against_its_unit_is_a_duration(text: str, days: int) -> None:
+    """Texting style glues the count to its unit: still a duration, not a gestation or an
+    age (see test_short_durations_are_not_ages_or_gestations)."""
+    assert _answers(text)["duration_days"] == days

@@ -92,6 +92,9 @@ def numbers_in(text: str) -> list[float]:
     return found
 
 
+_GLUED_UNIT = re.compile(r"\b(\d{1,3})(days?|wks?|weeks?|mths?|months?|yrs?|years?)\b")
+
+
 @dataclass(frozen=True)
 class Duration:
     """A duration read from text: ``days`` (None when it needs a calendar) and its bounds."""
@@ -176,7 +179,8 @@ def parse_duration(text: str, today: dt.date | None = None) -> Duration | None:
     Ranges keep both ends ("3-4 weeks" -> low 21, high 28); the caller picks the end that
     is safer for the code it fills. Returns None when no duration can be read.
     """
-    text = text.lower()
+    # A count typed against its unit ("3days", "10yrs") is read as "3 days", "10 yrs".
+    text = _GLUED_UNIT.sub(r"\1 \2", text.lower())
     clinical = _CLINICAL_DAYS.search(text)
     if clinical:
         count = int(clinical.group(1))
