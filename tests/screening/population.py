@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,19 @@ def population(kb: KnowledgeBase, n: int, seed: int) -> list[Person]:
     return people
 
 
-def write_csv(kb: KnowledgeBase, people: list[Person], path: Path, seed: int = 1) -> None:
-    """CSV with varied spellings: yes/No/1/t..., "not sure" cells, empty = not asked."""
+def write_csv(
+    kb: KnowledgeBase,
+    people: Iterable[Person],
+    path: Path,
+    seed: int = 1,
+    true_spellings: Sequence[str] = TRUE_SPELLINGS,
+    false_spellings: Sequence[str] = FALSE_SPELLINGS,
+    unsure_spellings: Sequence[str] = UNSURE_SPELLINGS,
+    spoil: Callable[[list[str], list[str], random.Random], None] | None = None,
+) -> None:
+    """CSV with varied spellings: yes/No/1/t..., "not sure" cells (an empty
+    ``unsure_spellings`` leaves them empty), empty = not asked. ``spoil(cells, codes, rng)``
+    may change a row's cells before it is written (bad values on purpose)."""
     rng = random.Random(seed)
     codes = [c for c, f in kb.findings.items() if f.type is not FindingType.MULTI_CHOICE]
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -99,17 +111,19 @@ def write_csv(kb: KnowledgeBase, people: list[Person], path: Path, seed: int = 1
             cells = [person.row_id]
             for code in codes:
                 if code in person.unsure:
-                    cells.append(rng.choice(UNSURE_SPELLINGS))
-                elif code not in person.answers:
+                    cells.append(rng.choice(unsure_spellings) if unsure_spellings else "")
+                elif code not in person.answers or person.answers[code] is None:
                     cells.append("")
                 else:
                     value = person.answers[code]
                     if value is True:
-                        cells.append(rng.choice(TRUE_SPELLINGS))
+                        cells.append(rng.choice(true_spellings))
                     elif value is False:
-                        cells.append(rng.choice(FALSE_SPELLINGS))
+                        cells.append(rng.choice(false_spellings))
                     else:
                         cells.append(str(value))
+            if spoil is not None:
+                spoil(cells, codes, rng)
             writer.writerow(cells)
 
 

@@ -10,7 +10,6 @@ The faster summary (``summary_groups``) is checked against ``summary_sql`` too.
 
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from backpath.screening import Screening
 from backpath.screening.staging import staging_sql
 from backpath.screening.summary import ScreeningSummary, summary_groups, summary_sql
 from backpath.vocabulary import FindingType
-from tests.screening.population import population
+from tests.screening.population import population, write_csv
 
 CANDIDATES = [
     "true", "false", "TRUE", "False", "tRuE", "t", "T", "f", "F", "1", "0", "yes", "no",
@@ -68,30 +67,26 @@ def test_every_cell_the_reader_takes_means_the_same_in_the_text_rules(
     assert taken >= len(SAFE_TRUE) + len(SAFE_FALSE)
 
 
+def _spoil_text_columns(cells: list[str], codes: list[str], rng: random.Random) -> None:
+    """Errors in text columns the fast path still checks."""
+    if rng.random() < 0.03:
+        cells[codes.index("age") + 1] = rng.choice(["200", "-3", "4.5", "old"])
+    if rng.random() < 0.03 and "sex" in codes:
+        cells[codes.index("sex") + 1] = "alien"
+
+
 def _write_plain_csv(kb: KnowledgeBase, path: Path, size: int, seed: int) -> None:
     """Rows the fast path takes: reader-safe yes/no spellings, some bad numbers/choices."""
-    rng = random.Random(seed)
-    codes = [c for c, f in kb.findings.items() if f.type is not FindingType.MULTI_CHOICE]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row_id", *codes])
-        for person in population(kb, size, seed=seed):
-            cells: list[str] = [person.row_id]
-            for code in codes:
-                value = person.answers.get(code)
-                if code not in person.answers or value is None:
-                    cells.append("")
-                elif value is True:
-                    cells.append(rng.choice(SAFE_TRUE))
-                elif value is False:
-                    cells.append(rng.choice(SAFE_FALSE))
-                else:
-                    cells.append(str(value))
-            if rng.random() < 0.03:  # errors in text columns the fast path still checks
-                cells[codes.index("age") + 1] = rng.choice(["200", "-3", "4.5", "old"])
-            if rng.random() < 0.03 and "sex" in codes:
-                cells[codes.index("sex") + 1] = "alien"
-            writer.writerow(cells)
+    write_csv(
+        kb,
+        population(kb, size, seed=seed),
+        path,
+        seed,
+        true_spellings=SAFE_TRUE,
+        false_spellings=SAFE_FALSE,
+        unsure_spellings=(),
+        spoil=_spoil_text_columns,
+    )
 
 
 def _screen(kb: KnowledgeBase, path: Path) -> tuple[list[dict[str, Any]], Any, bool]:

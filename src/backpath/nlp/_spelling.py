@@ -19,7 +19,7 @@ unknown word is then
    * one best candidate only: two different words equally close are left alone (variants
      of one word, such as "numbness" and the lexicon's "numbnes", count as one).
 
-3. otherwise, when it has 6 or more letters, split into the fewest known words (at most
+3. otherwise, when it has 5 or more letters, split into the fewest known words (at most
    four), one of which is a red-flag word: words typed without spaces ("wheniwipe" ->
    "when i wipe", "bothlegs" -> "both legs", "nopuedoorinar" -> "no puedo orinar").
    Pieces are words of two or more letters, or the language's one-letter words ("i",
@@ -206,7 +206,8 @@ class Speller:
                 elif piece not in self.known:
                     continue
                 option = (here[0] + 1, here[1] - len(piece) ** 2, (*here[2], piece))
-                if best[stop] is None or option[:2] < best[stop][:2]:  # type: ignore[index]
+                current = best[stop]
+                if current is None or option[:2] < current[:2]:
                     best[stop] = option
         found = best[size]
         if found is None or found[0] < 2:

@@ -10,8 +10,8 @@ flat.
 Workers are forked from a ``forkserver`` (a fresh interpreter of its own: the parent holds
 a DuckDB connection with threads, which a plain ``fork`` must not copy; ``spawn`` where
 there is no fork server). When narratives are to be read, the fork server imports
-``_warm`` first, which builds the reader once, so each worker starts with it built
-(about 15 s per worker with ``spawn``, well under a second forked). Each worker loads the
+``_warm`` first, which builds the reader once (~12 s), so each worker starts with it built
+instead of building its own (benchmarks/worker_startup.py). Each worker loads the
 knowledge base once, from the parent's ``kb.root``, and refuses to work unless it is the
 parent's (same content hash): a rule file changed on disk during the run must not decide
 half of the rows.
