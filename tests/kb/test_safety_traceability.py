@@ -97,6 +97,11 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "limb_tense_severe_pain",
         "rectal_bleeding",
         "muscle_breakdown_signs",
+        "non_blanching_rash",
+        "bowel_blocked",
+        "groin_lump_painful",
+        "whole_leg_swollen_blue",
+        "pain_to_arm_or_jaw",
     ],
 )
 def test_red_flag_has_rule_case_and_hazard(kb: KnowledgeBase, code: str) -> None:

@@ -314,6 +314,22 @@ def _first_norms(tests: tuple[_Test, ...]) -> frozenset[str] | None:
     return None
 
 
+def _fixed(tests: tuple[_Test, ...]) -> tuple[frozenset[str], ...] | None:
+    """The word choice of each token when every test is one word or one word choice,
+    taken exactly once (``None`` otherwise)."""
+    out: list[frozenset[str]] = []
+    for kind, argument, low, high in tests:
+        if low != 1 or high != 1:
+            return None
+        if kind == "eq":
+            out.append(frozenset((argument,)))
+        elif kind == "in":
+            out.append(frozenset(argument))
+        else:
+            return None
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class _Pattern:
     """One Matcher pattern under its match key, with its gate: its rarest required word
@@ -330,12 +346,25 @@ class _Pattern:
     others: tuple[int, ...]  # ids of ``_TokenMatcher._choices``
     before: int
     first: frozenset[str] | None
+    # The word choices of a pattern that is one word or word choice per token (no
+    # repeats, numbers or expressions), else None: matched without the general search.
+    fixed: tuple[frozenset[str], ...] | None
 
-    def ends(self, tokens: _Tokens, start: int) -> set[int]:
+    def ends(self, tokens: _Tokens, start: int) -> set[int] | tuple[int, ...]:
         """Every end of a match of this pattern that starts at token ``start`` (all of
         them, as spaCy's Matcher reports every match of a pattern, not the longest)."""
         norms = tokens.norms
         length = len(norms)
+        fixed = self.fixed
+        if fixed is not None:
+            # One word or word choice per token: a match is the one run of them.
+            end = start + len(fixed)
+            if end > length:
+                return ()
+            for offset, choice in enumerate(fixed):
+                if norms[start + offset] not in choice:
+                    return ()
+            return (end,)
         found: set[int] = set()
         tests = self.tests
         count = len(tests)
@@ -382,8 +411,9 @@ class _TokenMatcher:
 
         full = gated.full
         self.patterns: list[_Pattern] = []
-        # trigger norm -> (bits of the pattern's other required choices, pattern)
-        self._by_norm: dict[str, list[tuple[int, _Pattern]]] = {}
+        # trigger norm -> (bits of the pattern's other required choices, patterns)
+        self._by_norm: dict[str, tuple[tuple[int, tuple[_Pattern, ...]], ...]] = {}
+        by_norm: dict[str, dict[int, list[_Pattern]]] = {}
         self._always: list[_Pattern] = []
         # patterns whose first token is a regular expression or a fuzzy word, and the
         # positions of those each norm passes
@@ -416,7 +446,7 @@ class _TokenMatcher:
                 ]
                 if not required:
                     compiled = _Pattern(
-                        key, tests, position, True, frozenset(), (), _UNBOUNDED, first
+                        key, tests, position, True, frozenset(), (), _UNBOUNDED, first, _fixed(tests)
                     )
                     self._always.append(compiled)
                     self.patterns.append(compiled)
@@ -439,6 +469,7 @@ class _TokenMatcher:
                     tuple(self._choice(choice) for i, choice in required if i != index),
                     _max_tokens(pattern[:index]),
                     first,
+                    _fixed(tests),
                 )
                 self.patterns.append(compiled)
                 if first is None and tests[0][2] >= 1 and tests[0][0] in ("norm_re", "fuzzy"):
@@ -447,7 +478,13 @@ class _TokenMatcher:
                 for choice_id in compiled.others:
                     needed |= 1 << choice_id
                 for norm in trigger:
-                    self._by_norm.setdefault(norm, []).append((needed, compiled))
+                    by_norm.setdefault(norm, {}).setdefault(needed, []).append(compiled)
+        # Per trigger norm, its patterns grouped by the other choices they need: one test
+        # of the piece's choices per group.
+        self._by_norm = {
+            norm: tuple((needed, tuple(group)) for needed, group in groups.items())
+            for norm, groups in by_norm.items()
+        }
 
     def _choice(self, choice: frozenset[str]) -> int:
         """The id of a required word choice (equal choices share one id); each of its
@@ -473,9 +510,10 @@ class _TokenMatcher:
         by_norm = self._by_norm
         picked: dict[int, _Pattern] = {}
         for norm in by_norm.keys() & present:
-            for needed, pattern in by_norm[norm]:
+            for needed, patterns in by_norm[norm]:
                 if needed & met == needed:
-                    picked[pattern.position] = pattern
+                    for pattern in patterns:
+                        picked[pattern.position] = pattern
         chosen = list(picked.values())
         chosen.extend(self._always)
         found: list[tuple[int, int, int, int, int]] = []
@@ -793,13 +831,18 @@ class _Graph:
                     terminates or category in second.terminated_by or category == other_category
                 ):
                     second.limit_scope(first)
-        if prune:
-            for i in range(len(modifiers) - 1, -1, -1):
-                modifier_span = modifiers[i].modifier_span
-                for target in targets:
-                    if _overlaps((target.start, target.end), modifier_span):
-                        modifiers.pop(i)
-                        break
+        if prune and targets:
+            # ``_overlaps(target, modifier)`` inlined: the modifier starts or ends inside
+            # a target.
+            spans = [(target.start, target.end) for target in targets]
+            modifiers[:] = [
+                modifier
+                for modifier in modifiers
+                if not any(
+                    start <= modifier._start < end or start < modifier._end <= end
+                    for start, end in spans
+                )
+            ]
         modified: list[list[FastSpan]] = [[] for _ in modifiers]
         # ``modifies`` of each pair, inlined: not on the modifier's own words, not a
         # TERMINATE or PSEUDO modifier, and in its scope.

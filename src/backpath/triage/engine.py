@@ -696,7 +696,16 @@ def assess(
     )
     first_instruction = fired_facts.first_instruction
 
-    advice: list[str] = [kb.manifest.unresolved_advice] if open_facts.raises else []
+    # "Serious causes could not be ruled out" when a rule above the result is still open
+    # through a question that was not asked and would be, a "not sure" answer, or a code
+    # no question asks - not through a follow-up whose ask_if is false (the person was
+    # rightly never asked about a blocked bowel without belly pain or vomiting).
+    doubt = open_facts.raises and (
+        not complete
+        or open_facts.raises_unasked
+        or any(code in unsure for code, _gate in open_facts.raising_gates)
+    )
+    advice: list[str] = [kb.manifest.unresolved_advice] if doubt else []
     advice.extend(fired_facts.advice)
     next_steps = list(fired_facts.next_steps)
     for plan_rule in kb.plan_by_urgency[urgency]:
@@ -813,7 +822,8 @@ class _OpenFacts:
     ``raising_gates``: the codes of the open rules above the urgency (they could raise it)
     that the interview asks, in order, without repeats, each with its ``ask_if``.
     ``next_questions``: the codes of the open rules of any other urgency, likewise
-    (``Assessment.next_questions``). ``raises``: whether an open rule is above the urgency.
+    (``Assessment.next_questions``). ``raises``: whether an open rule is above the urgency;
+    ``raises_unasked``: whether such a rule asks a code that no question of the interview asks.
     ``entries``: each rule's ``unresolved`` entry of the Result JSON (shared; ``to_json``
     copies them). ``emergency_steps``: the steps asking a code of an open emergency rule,
     with those codes, in questionnaire order (``interview.plan_step``'s first choice).
@@ -824,6 +834,7 @@ class _OpenFacts:
         "entries",
         "next_questions",
         "raises",
+        "raises_unasked",
         "raising_gates",
         "unresolved",
     )
@@ -860,6 +871,8 @@ class _OpenFacts:
         # with its compiled ``ask_if`` (None: always asked).
         gates = kb.question_gates
         self.raising_gates = tuple((code, gates[code]) for code in raising if code in gates)
+        # A code that could raise the result and that no question asks.
+        self.raises_unasked = any(code not in gates for code in raising)
         self.next_questions = tuple(others)
         self.raises = bool(unresolved) and _RANK[unresolved[0].rule.spec.urgency] > rank
         self.entries = tuple(item._entry for item in unresolved)
