@@ -209,8 +209,12 @@ def replay(
         return _replay_pages(intake, kb, up_front)
     Intake.from_json(dict(intake))  # an invalid case is reported, not half replayed
     patient = SimulatedPatient(intake)
+    # Measured signs (never asked: a monitor's or the record's numbers) come with the
+    # intake, like the narrative.
     given: dict[str, Any] = {
-        code: patient.known[code] for code in up_front if code in patient.known
+        code: patient.known[code]
+        for code in (*up_front, *sorted(kb.given_only_codes))
+        if code in patient.known
     }
     extra: dict[str, Any] = {
         key: intake[key] for key in ("narrative", "instruments", "language") if key in intake
@@ -242,8 +246,12 @@ def _replay_pages(intake: Mapping[str, Any], kb: KnowledgeBase, up_front: Sequen
     makes it an emergency, which ends the interview at once."""
     Intake.from_json(dict(intake))
     patient = SimulatedPatient(intake)
+    # Measured signs (never asked: a monitor's or the record's numbers) come with the
+    # intake, like the narrative.
     given: dict[str, Any] = {
-        code: patient.known[code] for code in up_front if code in patient.known
+        code: patient.known[code]
+        for code in (*up_front, *sorted(kb.given_only_codes))
+        if code in patient.known
     }
     extra: dict[str, Any] = {
         key: intake[key] for key in ("narrative", "instruments", "language") if key in intake

@@ -146,6 +146,7 @@ def test_none_of_these_unticks_the_items_and_the_other_way_round(
     page.locator('input[name="list-danger_signs"][value="_none"]').check()
     page.locator('input[name="list-danger_signs"][value="_unsure"]').check()
     expect(page.locator('input[name="list-danger_signs"][value="_none"]')).not_to_be_checked()
+    page.locator('input[name="list-bladder_bowel_saddle"][value="_none"]').check()
     page.locator('button[name="nav"][value="next"]').click()
     expect(page).to_have_url(STEP)
     box = page.locator('input[name="list-legs"][value="leg_pain"]')

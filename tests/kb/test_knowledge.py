@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from backpath.kb import KnowledgeBase, check_knowledge
 from backpath.kb.catalogue import render_catalogue
 from backpath.vocabulary import Urgency
@@ -228,3 +230,32 @@ def test_ranges_must_cover_every_number_in_order(copy_kb) -> None:
         '{label: "1 to 2 weeks", min: 9, max: 14, value: 10}',
     )
     assert any("range 2 must start at 8" in p for p in problems), problems
+
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "ident"),
+    [
+        # Under ``any`` an unknown measured sign would leave its rule open for ever, or
+        # hide the other branch.
+        (
+            "rules/measured.yaml",
+            "when: systolic_bp <= 90",
+            "when: {any: [systolic_bp <= 90, collapse]}",
+            "low_blood_pressure",
+        ),
+        # Red flags must be asked; a finding in a `given_only` group never is.
+        (
+            "findings.yaml",
+            "    unit: mmHg\n    group: measured\n",
+            "    unit: mmHg\n    red_flag: true\n    group: measured\n",
+            "systolic_bp",
+        ),
+    ],
+    ids=["needed_by_its_rule", "not_a_red_flag"],
+)
+def test_a_measured_sign_is_never_asked(copy_kb, file: str, old: str, new: str, ident: str) -> None:
+    """Measured signs (findings group `measured`, never asked) only count when given: the
+    loader refuses what would make an unknown one matter."""
+    problems = copy_kb(file, old, new)
+    assert any(ident in p and "never asked" in p for p in problems), problems

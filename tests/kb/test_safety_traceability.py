@@ -102,6 +102,7 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "groin_lump_painful",
         "whole_leg_swollen_blue",
         "pain_to_arm_or_jaw",
+        "recent_procedure",
     ],
 )
 def test_red_flag_has_rule_case_and_hazard(kb: KnowledgeBase, code: str) -> None:

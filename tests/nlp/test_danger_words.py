@@ -49,7 +49,7 @@ def test_reading_stays_backward_compatible() -> None:
     [
         ("there was blood on the toilet paper when I wiped", ("blood",)),
         ("I'm bleeding from my ear", ("bleeding",)),
-        ("my mum collapsed and hit her head", ("collapsed",)),
+        ("my mum collapsed and I hurt my back catching her", ("collapsed",)),
         ("I had a fit last night", ("had a fit",)),
         ("I want to die", ("want to die",)),
         ("I'm suicidal", ("suicidal",)),
@@ -131,8 +131,10 @@ def test_explanation_must_be_in_the_same_sentence() -> None:
 
 
 def test_someone_elses_finding_does_not_explain_a_danger_word() -> None:
-    """'My dad collapsed' is read as family (no value): a person should read it."""
-    reading = read_narrative("my dad collapsed yesterday")
+    """'My dad collapsed', from a writer with back pain of their own, is the father's (no
+    value): a person should read it. Alone, it is a carer telling what happened to the
+    patient (tests/nlp/test_carer_texts.py)."""
+    reading = read_narrative("my dad collapsed yesterday and I have back pain from lifting him")
     assert reading.answers().get("collapse") is None
     assert reading.unresolved_danger_words == ("collapsed",)
 

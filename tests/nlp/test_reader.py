@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from backpath.errors import NarrativeError
 from backpath.intake import NarrativeFinding
 from backpath.nlp import CERTAINTIES, MAX_NARRATIVE_CHARS, NarrativeReading, read_narrative
+from backpath.nlp._knowledge import TargetEntry
+from backpath.nlp._reader import _apply_nearby, _Mention
 
 ACCEPTANCE = "my left leg is numb and I can't pee properly since yesterday, no fever"
 
@@ -126,8 +128,11 @@ def test_calendar_duration_needs_today_and_is_never_guessed() -> None:
 
 
 def test_someone_elses_age_is_not_the_patients() -> None:
-    """'My 80 year old mum' does not set the patient's age."""
-    assert "age" not in read_narrative("My 80 year old mum fell over.").answers()
+    """'My 80 year old mum' does not set the age of a writer with symptoms of their own;
+    a carer's text about her ("my 80 year old mum fell over") is about the patient."""
+    own = read_narrative("My 80 year old mum fell over and I hurt my back helping her up.")
+    assert "age" not in own.answers()
+    assert read_narrative("My 80 year old mum fell over.").answers().get("age") == 80
 
 
 def test_text_over_the_limit_is_refused_with_a_clear_error() -> None:
@@ -234,3 +239,58 @@ def test_clinical_word_salad_never_crashes(words: list[str]) -> None:
     answers = reading.answers()
     for code, value in answers.items():
         assert value is not None, code
+
+
+def _nearby_mentions(
+    nearby_value: bool | None, own: bool = False, denied: bool = False
+) -> list[_Mention]:
+    """A rash mention whose entry needs a fever nearby (or, with ``own``, a rash: a need
+    that only asks for the topic), and a mention of the needed code in the same sentence
+    with the given value. ``denied``: the rash mention is itself a denial."""
+    needed = "non_blanching_rash" if own else "fever"
+    needy = TargetEntry(
+        id="test.needs_nearby",
+        codes=("non_blanching_rash",),
+        phrases=("purple spots spreading",),
+        file="test",
+        needs_nearby=(needed,),
+    )
+    other = TargetEntry(id="test.other", codes=(needed,), phrases=("fever",), file="test")
+    certainty = {True: "affirmed", False: "negated", None: "hypothetical"}[nearby_value]
+    return [
+        _Mention(
+            "non_blanching_rash", not denied, "negated" if denied else "affirmed", 0, 3, 0, needy
+        ),
+        _Mention(needed, nearby_value, certainty, 5, 6, 0, other),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("nearby_value", "own", "denied", "kept"),
+    [
+        (True, False, False, True),  # "purple spots spreading, she has a fever"
+        (False, False, False, False),  # "purple spots spreading, no fever": the bug
+        (None, False, False, True),  # a relative's or a past mention still names the topic
+        (False, True, False, True),  # a need for the topic only: any mention of it
+        (False, False, True, True),  # a denial may lean on a denial ("... ni las nalgas")
+    ],
+)
+def test_needs_nearby_is_not_met_by_a_denied_mention(
+    nearby_value: bool | None, own: bool, denied: bool, kept: bool
+) -> None:
+    """A ``needs_nearby`` condition of a finding that is there is not met by a denied
+    nearby mention ("no fever"). Before the fix any nearby mention of the code counted,
+    so the second case kept the rash."""
+    mentions = _nearby_mentions(nearby_value, own, denied)
+    rash = [m for m in _apply_nearby(mentions) if m.code == "non_blanching_rash"]
+    assert bool(rash) is kept
+
+
+def test_a_denied_fever_does_not_make_spreading_spots_a_rash_of_sepsis() -> None:
+    """Purple spots spreading beside a fever are a non-blanching rash; beside "no fever"
+    they are not (the lexicon entry needs a fever, rigors, drowsiness or a stiff neck)."""
+    with_fever = read_narrative("Little purple spots are spreading on her legs and she has a fever")
+    assert with_fever.answers().get("non_blanching_rash") is True
+    denied = read_narrative("Little purple spots are spreading on her legs. No fever.")
+    assert "non_blanching_rash" not in denied.answers()
+    assert denied.answers().get("fever") is False

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from backpath.nlp._values import parse_age, parse_duration, parse_pain_score
+from backpath.nlp._values import parse_age, parse_duration, parse_measured, parse_pain_score
 
 WEDNESDAY = dt.date(2024, 5, 15)
 
@@ -89,3 +89,27 @@ def test_pain_scores(text: str, score: int) -> None:
 def test_ages(text: str, age: int | None) -> None:
     """Ages in digits or words; implausible ages are dropped."""
     assert parse_age(text) == age
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "value"),
+    [
+        ("systolic_bp", "bp was 85/50", 85),
+        ("systolic_bp", "blood pressure 85 over 50", 85),
+        ("systolic_bp", "presión en 8/5", 80),  # centimetres of mercury
+        ("systolic_bp", "tensión 14/9", 140),
+        ("oxygen_saturation", "sats 88%", 88),
+        ("oxygen_saturation", "o2 sats 91", 91),  # not the 2 of "o2"
+        ("oxygen_saturation", "spo2 89 %", 89),
+        ("heart_rate", "pulse 140bpm", 140),
+        ("respiratory_rate", "rr 28", 28),
+    ],
+)
+def test_measured_signs(kind: str, text: str, value: int) -> None:
+    assert parse_measured(kind, text, 4, 300) == value
+
+
+def test_a_measured_sign_outside_its_plausible_range_is_not_read() -> None:
+    assert parse_measured("oxygen_saturation", "sats 880", 50, 100) is None
+    assert parse_measured("heart_rate", "pulse 3", 20, 250) is None
+    assert parse_measured("respiratory_rate", "rr", 4, 80) is None

@@ -34,6 +34,8 @@ PROFILES = (
     (0.05, 0.05, 0.02, False),
     (0.3, 0.1, 0.1, False),
 )
+# Measured signs (blood pressure, oxygen level...) are given for about 1 person in 5.
+MEASURED_MISSING = 0.8
 TRUE_SPELLINGS = ("yes", "Yes", "TRUE", "1", "t", "y")
 FALSE_SPELLINGS = ("no", "No", "false", "0", "F", "n")
 UNSURE_SPELLINGS = ("unsure", "not sure", "?", "Not Sure")
@@ -56,6 +58,7 @@ class Person:
 def population(kb: KnowledgeBase, n: int, seed: int) -> list[Person]:
     """``n`` seeded people over every scalar finding of the knowledge base."""
     rng = random.Random(seed)
+    measured = kb.given_only_codes
     people = []
     for i in range(n):
         missing, unsure_share, yes_share, simple_back_pain = PROFILES[i % len(PROFILES)]
@@ -67,6 +70,8 @@ def population(kb: KnowledgeBase, n: int, seed: int) -> list[Person]:
             draw = rng.random()
             if draw < missing:
                 continue
+            if code in measured and rng.random() < MEASURED_MISSING:
+                continue  # a measured sign (never asked) is given for few people
             if draw < missing + unsure_share:
                 unsure.append(code)
                 continue

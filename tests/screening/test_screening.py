@@ -25,6 +25,8 @@ def _random_rows(kb: KnowledgeBase, n: int, seed: int) -> list[dict[str, Any]]:
         for code, finding in kb.findings.items():
             if rng.random() < 0.3 or finding.type is FindingType.MULTI_CHOICE:
                 continue
+            if code in kb.given_only_codes and rng.random() < 0.8:
+                continue  # a measured sign (never asked) is given for few people
             if finding.type is FindingType.BOOLEAN:
                 row[code] = rng.random() < 0.15
             elif finding.type is FindingType.INTEGER:

@@ -222,3 +222,20 @@ def test_benchmark_figures_on_a_small_directory(
     assert interview_replay.main(["--cases", str(tmp_path), "--fail-under-sensitivity", "1"]) == 1
     assert "under-triaged" in capsys.readouterr().out
     assert interview_replay.main(["--cases", str(tmp_path), "--fail-under-sensitivity", "0.5"]) == 0
+
+
+@pytest.mark.parametrize("pages", [False, True], ids=["step_by_step", "page_by_page"])
+def test_no_clinical_case_is_under_triaged_by_the_interview(kb: KnowledgeBase, pages: bool) -> None:
+    """Every clinical case in tests/cases, replayed through the adaptive interview with a
+    patient who answers only what is asked, ends at least as urgent as the case expects: a
+    red flag asked only behind a gate (a follow-up) must never hide an emergency the person
+    would have ticked (hazard H54)."""
+    cases, _ = interview_replay.load_cases(ROOT / "tests" / "cases")
+    assert len(cases) > 300
+    under = [
+        (case.id, case.expected.value, result.urgency.value)
+        for case in cases
+        for result in [replay(case.intake, kb, pages=pages)]
+        if result.urgency.rank < case.expected.rank
+    ]
+    assert under == []

@@ -189,6 +189,13 @@ class KnowledgeBase:
         return question_gates(self.sections)
 
     @cached_property
+    def given_only_codes(self) -> frozenset[str]:
+        """Findings only ever given, never asked (measured signs): an unknown one leaves no
+        rule open and no question to ask."""
+        groups = {group.id for group in self.groups if group.given_only}
+        return frozenset(code for code, f in self.findings.items() if f.group in groups)
+
+    @cached_property
     def steps_by_id(self) -> Mapping[str, StepDef]:
         """Every interview step by id."""
         return {step.id: step for step in self.steps}
@@ -627,9 +634,29 @@ def _load(root: Path) -> KnowledgeBase:
         if not _reachable(rule.condition, findings, seed=index):
             problems.add(rule.file, rule.id, "unreachable: no answers make this rule fire")
     gates = question_gates(questionnaire.sections) if questionnaire else None
+    given_only = frozenset(
+        code for code, f in findings.items() if f.group in {g.id for g in groups if g.given_only}
+    )
+    for code in sorted(given_only & set(red_flags)):
+        problems.add("findings.yaml", code, "a red flag cannot be in a group that is never asked")
     for rule in rules:
         if rule.urgency is Urgency.SELF_CARE:
-            leaks = _proved(sha, f"leaks-{rule.id}", partial(_self_care_leaks, rule, rules, gates))
+            continue
+        named = {n.code for n in walk(rule.condition) if isinstance(n, Is | Compare | Missing)}
+        for code in sorted((named & given_only) - _necessary_codes(rule.condition)):
+            problems.add(
+                rule.file,
+                rule.id,
+                f"{code!r} is never asked, so it must be a condition the rule needs (at the top"
+                " of its `all`): an unknown value then leaves the rule undecided, not open",
+            )
+    for rule in rules:
+        if rule.urgency is Urgency.SELF_CARE:
+            leaks = _proved(
+                sha,
+                f"leaks-{rule.id}",
+                partial(_self_care_leaks, rule, rules, gates, given_only),
+            )
             for message in leaks:
                 problems.add(rule.file, rule.id, message)
 
@@ -1294,10 +1321,21 @@ def _satisfying(condition: Condition, limit: int = 64) -> list[dict[str, Finding
     return [{}] if condition.compile()({}) is True else []
 
 
+def _necessary_codes(condition: Condition) -> set[str]:
+    """The codes a condition cannot be true without: a leaf's code, and those of each part
+    of a conjunction (not those under ``any``, ``not`` or ``missing``)."""
+    if isinstance(condition, Is | Compare):
+        return {condition.code}
+    if isinstance(condition, All):
+        return set().union(*(_necessary_codes(child) for child in condition.children))
+    return set()
+
+
 def _self_care_leaks(
     self_care: Rule,
     rules: Iterable[Rule],
     gates: Mapping[str, Callable[[Answers], Truth] | None] | None = None,
+    given_only: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Prove that self-care can never be given while another rule could still fire.
 
@@ -1305,7 +1343,8 @@ def _self_care_leaks(
     finding unknown (the worst case), and reports any rule that is then *undecided*: an
     unasked question that could still raise the urgency. A question the interview does not
     ask for these answers (its ``ask_if`` is false, e.g. a follow-up of a "no") does not
-    count: it can never be asked, so it cannot be left unasked.
+    count: it can never be asked, so it cannot be left unasked. Nor does a ``given_only``
+    finding (a measured sign): it is never asked, and it counts when it is given.
     """
     rules = list(rules)
     boundaries: dict[str, set[FindingValue]] = {}
@@ -1333,9 +1372,12 @@ def _self_care_leaks(
                 unknown = {
                     code
                     for code in rule.condition.evaluate(answers).unknown
-                    if gates is None
-                    or (gate := gates.get(code)) is None
-                    or gate(answers) is not False
+                    if code not in given_only
+                    and (
+                        gates is None
+                        or (gate := gates.get(code)) is None
+                        or gate(answers) is not False
+                    )
                 }
                 if unknown:
                     leaks.setdefault(rule.id, set()).update(unknown)

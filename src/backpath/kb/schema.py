@@ -69,6 +69,10 @@ class GroupDef(Closed):
 
     id: str = Field(pattern=_ID)
     label: str
+    # Findings only ever given (a measured sign from a home monitor, a nurse or the record),
+    # never asked by the interview: an unknown value does not hold up a result, and a
+    # known one is used like any answer.
+    given_only: bool = False
 
 
 class FindingsFile(Closed):

@@ -349,6 +349,9 @@ class _Pattern:
     # The word choices of a pattern that is one word or word choice per token (no
     # repeats, numbers or expressions), else None: matched without the general search.
     fixed: tuple[frozenset[str], ...] | None
+    # Every word it can start with is its trigger: each start is a trigger position, so no
+    # start needs checking for a trigger in reach.
+    starts_on_trigger: bool = False
 
     def ends(self, tokens: _Tokens, start: int) -> set[int] | tuple[int, ...]:
         """Every end of a match of this pattern that starts at token ``start`` (all of
@@ -470,6 +473,7 @@ class _TokenMatcher:
                     _max_tokens(pattern[:index]),
                     first,
                     _fixed(tests),
+                    first is not None and first <= trigger,
                 )
                 self.patterns.append(compiled)
                 if first is None and tests[0][2] >= 1 and tests[0][0] in ("norm_re", "fuzzy"):
@@ -541,7 +545,7 @@ class _TokenMatcher:
                 for norm in pattern.trigger.intersection(present):
                     for index in where[norm]:
                         starts.update(range(max(0, index - pattern.before), index + 1))
-            if not pattern.always and not isinstance(starts, set):
+            if not (pattern.always or pattern.starts_on_trigger or isinstance(starts, set)):
                 # A match holds its rarest required word (``trigger``) at most ``before``
                 # tokens after its start: a start with none in reach cannot match.
                 before = pattern.before

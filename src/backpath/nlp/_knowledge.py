@@ -49,7 +49,15 @@ FINDINGS_FILE = KNOWLEDGE_DIR / "findings.yaml"
 TimeKind = Literal["symptom", "event", "history"]
 DurationRole = Literal["episode", "cauda_equina", "none"]
 PainSite = Literal["back", "leg"]
-MeasureKind = Literal["duration", "pain_score", "age"]
+MeasureKind = Literal[
+    "duration",
+    "pain_score",
+    "age",
+    "systolic_bp",
+    "oxygen_saturation",
+    "heart_rate",
+    "respiratory_rate",
+]
 
 CONTEXT_CATEGORIES = frozenset(
     {
@@ -100,7 +108,9 @@ _CODE_KEYS = frozenset({"time", "implies", "duration", "site", "note"})
 _TIME_KINDS = ("symptom", "event", "history")
 _DURATION_ROLES = ("episode", "cauda_equina", "none")
 _SITES = ("back", "leg")
-_MEASURE_KINDS = ("duration", "pain_score", "age")
+# A measured sign's kind is the finding it fills (findings group `measured`).
+VITAL_KINDS = ("systolic_bp", "oxygen_saturation", "heart_rate", "respiratory_rate")
+_MEASURE_KINDS = ("duration", "pain_score", "age", *VITAL_KINDS)
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,8 @@ class DangerEntry:
 
 @dataclass(frozen=True)
 class MeasureEntry:
-    """Phrases that carry a number: a duration, a 0-10 pain score or the person's age."""
+    """Phrases that carry a number: a duration, a 0-10 pain score, the person's age, or a
+    measured sign (blood pressure, oxygen level, pulse, breathing rate)."""
 
     id: str
     kind: MeasureKind
@@ -207,6 +218,8 @@ class NlpKnowledge:
     macros: Mapping[str, str]
     english_words: frozenset[str]
     finding_types: Mapping[str, str] = field(default_factory=dict)
+    # The plausible range (``min``, ``max`` of findings.yaml) of each number finding.
+    finding_ranges: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     danger_words: tuple[DangerEntry, ...] = ()
     corrections: Mapping[str, str] = field(default_factory=dict)
     not_typos: frozenset[str] = frozenset()
@@ -726,6 +739,14 @@ def _load(
         words, everyday = frozenset(), _load_everyday_words(checker, read, base)
         corrections, not_typos = _load_spelling(checker, read, base)
     danger_words = _load_danger_words(checker, read, base, language)
+    for measure in measures:
+        item = findings.get(measure.kind)
+        if measure.kind in VITAL_KINDS and (
+            item is None or not isinstance(item.get("min"), int) or not isinstance(item.get("max"), int)
+        ):
+            checker.problem(
+                measure.file, measure.id, f"{measure.kind} must be a number finding with min and max"
+            )
     knowledge = NlpKnowledge(
         targets=tuple(targets),
         measures=tuple(measures),
@@ -734,6 +755,11 @@ def _load(
         macros=dict(checker.macros),
         english_words=words,
         finding_types={code: str(item.get("type")) for code, item in findings.items()},
+        finding_ranges={
+            code: (int(item["min"]), int(item["max"]))
+            for code, item in findings.items()
+            if isinstance(item.get("min"), int) and isinstance(item.get("max"), int)
+        },
         danger_words=tuple(danger_words),
         corrections=corrections,
         not_typos=not_typos,

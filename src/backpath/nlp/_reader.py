@@ -42,6 +42,7 @@ from backpath.errors import NarrativeError
 from backpath.intake import NarrativeFinding
 from backpath.nlp._fast import get_fast_reader
 from backpath.nlp._knowledge import (
+    VITAL_KINDS,
     DangerEntry,
     NlpKnowledge,
     TargetEntry,
@@ -69,7 +70,7 @@ from backpath.nlp._pipeline import (
     get_pipeline,
 )
 from backpath.nlp._spelling import SPANISH_ONE_LETTER_WORDS, SPANISH_SOUND_ALIKE, Speller
-from backpath.nlp._values import parse_age, parse_duration, parse_pain_score
+from backpath.nlp._values import parse_age, parse_duration, parse_measured, parse_pain_score
 from backpath.vocabulary import FindingValue
 
 MAX_NARRATIVE_CHARS = 20_000
@@ -474,19 +475,34 @@ def _apply_nearby(mentions: list[_Mention]) -> list[_Mention]:
     """Drop mentions whose entry needs a code that is not mentioned close by.
 
     Close by is the same sentence or the one just before or after ("I have sciatica.
-    Only the left side.").
+    Only the left side."). A denied nearby mention does not meet the need of a finding
+    that is there: purple spots spreading beside "no fever" are not the rash of sepsis,
+    and "never happened before" beside "no bladder trouble" dates nothing. It still
+    meets a need that only asks for the topic (the entry reads the needed code itself:
+    "... ni las nalgas" after "no siento nada"; "lo siento como con un guante" about the
+    saddle area), and the need of a mention that is itself denied.
     """
     out = []
     for mention in mentions:
         needs = mention.entry.needs_nearby if mention.entry else ()
         if needs and not any(
-            other.code in needs and abs(other.sentence - mention.sentence) <= 1
+            other.code in needs
+            and abs(other.sentence - mention.sentence) <= 1
+            and _meets_need(other, mention)
             for other in mentions
             if other is not mention and other.kind != "blocker"
         ):
             continue
         out.append(mention)
     return out
+
+
+def _meets_need(nearby: _Mention, mention: _Mention) -> bool:
+    """Whether ``nearby`` (of a needed code) meets the ``needs_nearby`` of ``mention``."""
+    if nearby.value is not False:
+        return True
+    own = mention.entry.codes if mention.entry else ()
+    return mention.value is False or nearby.code in own
 
 
 def _apply_implications(mentions: list[_Mention], knowledge: NlpKnowledge) -> list[_Mention]:
@@ -727,6 +743,18 @@ def _measure_mentions(
             if age is None or following in _UNIT_AFTER_AGE:
                 continue
             out.append(_Mention("age", age, public, span.start, span.end, sentence, None, kind))
+        elif kind in VITAL_KINDS:
+            # A measured sign counts only as it is now: "my BP was 80/50 years ago" or a
+            # relative's reading (skipped above) says nothing about today.
+            if certainty == "historical" or kind not in knowledge.finding_ranges:
+                continue
+            if span.start > 0 and doc[span.start - 1].text[:1].isdigit():
+                continue  # "3 hr 20 min": the sign's short name was a unit after a number
+            low, high = knowledge.finding_ranges[kind]
+            value = parse_measured(kind, measure_text(knowledge.language, span.text), low, high)
+            if value is None:
+                continue
+            out.append(_Mention(kind, value, public, span.start, span.end, sentence, None, kind))
     return out
 
 
@@ -840,7 +868,8 @@ def _written_for_someone(
     trigger), or when a relative is the subject of a current symptom - an OTHER_NOW trigger
     ("my wife is", "he says he", "mi madre está") or a relative named in the sentence of a
     symptom of the present (time policy ``symptom``: "my dad can't pee", "mi madre toma
-    Sintrom y no puede orinar") - and the writer states no symptom of their own ("my
+    Sintrom y no puede orinar") or of an event not told as history (time policy ``event``:
+    "my dad fell last night") - and the writer states no symptom of their own ("my
     daughter has a fever and I have back pain", "mi papá tiene incontinencia, yo solo vengo
     por mi ciática": a positive finding about nobody else in a sentence with a first-person
     word). A past illness of a relative ("my mum had cancer", "mi padre tuvo ...") never
@@ -869,7 +898,13 @@ def _written_for_someone(
             categories = {m.category for m in span._.modifiers}
             about_other = categories & _SOMEONE_ELSE
             if about_other:
-                current = any(knowledge.policy(code).time == "symptom" for code in entry.codes)
+                # A current symptom, or a recent event ("my dad fell last night", "mi mamá
+                # se cayó en la bañera"): a carer tells what just happened to the patient.
+                current = any(
+                    knowledge.policy(code).time == "symptom"
+                    or (knowledge.policy(code).time == "event" and "HISTORICAL" not in categories)
+                    for code in entry.codes
+                )
                 # A relative as the subject of a current symptom anywhere in its sentence
                 # ("mi madre toma Sintrom y no puede orinar", "a mi hijo de 13 le duele un
                 # testículo"): the text is about them. Reading it so can only add findings

@@ -239,3 +239,26 @@ def parse_age(text: str) -> int | None:
     if value is None or not 1 <= value <= 120:
         return None
     return int(value)
+
+
+# A number standing alone: not the "2" of "o2" or "spo2", not a decimal's second half.
+_MEASURED_NUMBER = re.compile(r"(?<![a-z\d.,])(\d{1,3})(?:[.,]\d)?(?![\d])")
+# Blood pressure written in centimetres of mercury ("8/5", "14/9"), as many Spanish
+# speakers do: a top number this small is read as tens of mmHg.
+_CMHG_BELOW = 30
+
+
+def parse_measured(kind: str, text: str, low: int, high: int) -> int | None:
+    """A measured sign from its phrase: the first standing number ("bp 85/50" -> 85,
+    "sats 88%" -> 88, "pulse 140bpm" -> 140), a blood pressure in cmHg converted ("la
+    presion en 8/5" -> 80), or None when the number is outside ``low``..``high`` (the
+    finding's plausible range)."""
+    found = _MEASURED_NUMBER.search(text.lower())
+    if found is None:
+        return None
+    value = int(found.group(1))
+    if kind == "systolic_bp" and 0 < value < _CMHG_BELOW:
+        value *= 10
+    if not low <= value <= high:
+        return None
+    return value

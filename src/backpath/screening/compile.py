@@ -119,6 +119,18 @@ def _open_because(node: Condition, columns: dict[int, str], predicate: dict[str,
     raise TypeError(f"cannot compile {type(node).__name__}")
 
 
+def _measured_given(kb: KnowledgeBase, rule: Rule) -> list[str]:
+    """SQL tests that each measured sign ``rule`` needs was given: a rule that needs a number
+    nobody gave is not open (the engine leaves it out of ``unresolved``)."""
+    if rule.urgency is Urgency.SELF_CARE:
+        return []  # it names them only to accept them unknown
+    return [
+        f"{code} IS NOT NULL"
+        for code in dict.fromkeys(rule.condition.codes())
+        if code in kb.given_only_codes
+    ]
+
+
 def triage_sql(
     kb: KnowledgeBase | None = None,
     table: str = "intakes",
@@ -205,7 +217,11 @@ def triage_sql(
         for code in used
         if code in gates
     }
-    was_unsure = {code: f"__s_{code}" for code in used}
+    # A measured sign (never asked) "not sure" is a number nobody gave: it opens nothing
+    # (``engine._Memo.unresolved_rules``).
+    was_unsure = {
+        code: "FALSE" if code in kb.given_only_codes else f"__s_{code}" for code in used
+    }
     boolean = {code for code in used if kb.findings[code].type is FindingType.BOOLEAN}
 
     def as_yes(code: str) -> str:
@@ -225,7 +241,8 @@ def triage_sql(
         unsure_open = _open_because(rule.condition, node_columns, was_unsure)
         if unsure_open == "FALSE":
             continue
-        opened = f"(__base_rank < {rank} AND __r_{rule.id} IS NULL AND {unsure_open})"
+        tests = [f"__base_rank < {rank}", f"__r_{rule.id} IS NULL", unsure_open]
+        opened = f"({' AND '.join([*tests, *_measured_given(kb, rule)])})"
         doubted.append(opened)
         signs = [
             code
@@ -277,6 +294,7 @@ def triage_sql(
     for rule in kb.rules:
         waits = _open_because(rule.condition, node_columns, never_asked)
         if waits != "FALSE":
+            waits = " AND ".join([waits, *_measured_given(kb, rule)])
             pending.append(
                 f"(__final_rank < {rule.urgency.rank} AND __r_{rule.id} IS NULL AND {waits})"
             )

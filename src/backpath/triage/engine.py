@@ -1025,8 +1025,14 @@ class _Memo:
         if found is not None:
             return found
         cache = self.unresolved
+        given_only = self.kb.given_only_codes if self.kb is not None else frozenset()
         out = []
         for rule, ask in undecided:
+            if given_only and not given_only.isdisjoint(ask):
+                # A measured sign nobody gave is not a question left open: the rule needs
+                # the number (the loader proves a measured sign is a necessary condition of
+                # every rule that names it), so it counts only once the number is given.
+                continue
             key = (rule.spec.id, ask)
             item = cache.get(key)
             if item is None:

@@ -340,10 +340,12 @@ def _askable(
 
 
 # How many questions one page may show (a checklist counts each of its items): enough for
-# the danger signs (16) and a short question or two, little enough to read on a phone.
-# 22 since knowledge 2026.12.3 (vomiting joined the body checklist): routine intakes
-# keep to 4 pages at most for 9 in 10 people (benchmarks/interview_replay.py --pages).
-PAGE_QUESTIONS = 22
+# the danger signs (16) and the bladder, bowel and saddle checklist (7), little enough to
+# read on a phone. 24 since knowledge 2026.12.6 (shaking chills, a blocked bowel, a trapped
+# hernia and a rash that does not fade joined the body checklist, asked of everyone): both
+# emergency checklists share the first page, and routine intakes keep to 4 pages for 9 in
+# 10 people (benchmarks/interview_replay.py --pages: median 3, p90 4).
+PAGE_QUESTIONS = 24
 
 
 def next_page(
