@@ -88,3 +88,19 @@ def test_normal_readings_do_not_hold_up_self_care() -> None:
     assert assess(Intake.from_json(intake)).urgency is Urgency.SELF_CARE
     low = {**case["intake"], "answers": {**case["intake"]["answers"], "oxygen_saturation": 90}}
     assert assess(Intake.from_json(low)).urgency is Urgency.EMERGENCY
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "code", "value"),
+    [
+        # A clinician's note pasted in: "afebrile" denies a fever (it is not "a febrile").
+        ("afebrile, back pain", "en", "fever", False),
+        ("paciente afebril, dolor lumbar", "es", "fever", False),
+        ("he was hypotensive and tachycardic in triage", "en", "pale_sweaty_faint", True),
+        ("estaba hipotenso y sudoroso", "es", "pale_sweaty_faint", True),
+        ("saturating 88% on room air", "en", "oxygen_saturation", 88),
+        ("BP 80 systolic", "en", "systolic_bp", 80),
+    ],
+)
+def test_a_clinical_note_is_read(text: str, language: str, code: str, value: object) -> None:
+    assert _values(text, language).get(code) == value
