@@ -13,8 +13,9 @@ medicines. ``POST /cds-services/backpath-back-pain-triage``:
    not: never show one person's triage on another's chart);
 3. takes the LATEST intake (by ``authored``), reads the chart through the terminology
    maps (``ehr.read_chart``: age from ``birthDate`` on today's date or ``context.date``,
-   sex, Conditions, Observations, medicines; old entries shown but not used), merges them
-   with the intake (a "yes" from either side counts; a disagreement is shown), and runs
+   sex, Conditions, Observations including the measured signs, medicines; old entries
+   shown but not used), merges them with the intake (a "yes" from either side counts; of
+   two different measured numbers the worse counts; a disagreement is shown), and runs
    the same core as every other channel;
 4. answers one card: indicator by urgency, the intake's date in the summary, fired rules
    with their evidence (answer, narrative or chart resource), what could not be ruled out,
@@ -95,7 +96,7 @@ def prefetch_templates(terminology: Terminology) -> dict[str, str]:
         ),
         "conditions": "Condition?patient={{context.patientId}}",
         "observations": (
-            f"Observation?patient={{{{context.patientId}}}}&code={codes}&_sort=-date&_count=20"
+            f"Observation?patient={{{{context.patientId}}}}&code={codes}&_sort=-date&_count=100"
         ),
         "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
         "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
@@ -113,7 +114,7 @@ def discovery(terminology: Terminology) -> dict[str, Any]:
                 "description": (
                     "Triage of back pain that spreads into the leg from the patient's latest "
                     "backpath intake (a FHIR QuestionnaireResponse) and the chart (problems, "
-                    "temperature, medicines, age and sex): urgency, the red-flag rules that "
+                    "temperature, vital signs, medicines, age and sex): urgency, the red-flag rules that "
                     "fired with their evidence, and the red-flag questions still unanswered."
                 ),
                 "prefetch": prefetch_templates(terminology),
@@ -405,6 +406,15 @@ def _merge(
             notes.append(
                 f"`{code}`: the intake says {_value(said)}, the chart says {_value(value)} "
                 f"({facts[0].evidence()}). Safety first: {_value(value)} is used."
+            )
+        elif said != value and facts[0].worse is not None and isinstance(said, int):
+            # Two numbers for one measured sign (the person's monitor, the chart's reading):
+            # the worse counts, whichever it is, and the card shows both.
+            worse = min(said, value) if facts[0].worse == "lower" else max(said, value)
+            answers[code] = worse
+            notes.append(
+                f"`{code}`: the intake says {said}, the chart says {value} "
+                f"({facts[0].evidence()}). Safety first: the worse, {worse}, is used."
             )
     return Merged(document, paths, chart, notes)
 

@@ -10,19 +10,30 @@ A chart entry only ever says "yes". A fact that is too old for its finding (the 
 reason: it is shown to the clinician but sets nothing, so it cannot fire a rule about
 something new, and the question stays open (unknown is never "no"). Nothing here is
 clinical judgement: the meanings and windows are data.
+
+Measured signs (an entry with ``value_from``: blood pressure, oxygen saturation, pulse,
+breathing rate) carry the Observation's number, or a panel component's, into the finding.
+A reading in another unit than the entry's UCUM units (never converted), outside the
+finding's plausible range (findings.yaml), given only as a bound (``< 70``) or older than
+the window is shown, not used. Of several readings of one sign, the latest counts, as a
+clinician reads the latest vital sign; readings whose order cannot be told (the same time,
+or a reading with a date only on the same day) give the worse one (the entry's ``worse``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from backpath.interop.terminology import (
     ATC_SYSTEM,
     CodeEntry,
+    Measure,
     MedicationEntry,
     Terminology,
 )
@@ -35,6 +46,7 @@ _OBSERVATION_IGNORED = {"cancelled", "entered-in-error"}
 _MEDICATION_CURRENT = {"active", "on-hold"}
 _MEDICATION_ENDED = {"completed", "stopped"}
 _MEDICATION_IGNORED = {"entered-in-error", "not-taken"}
+_UCUM_SYSTEM = "http://unitsofmeasure.org"
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,9 @@ class ChartFact:
     """One finding read from one chart resource.
 
     ``used`` is False when the fact is shown but does not count (``reason`` says why:
-    older than the entry's window, resolved, date unknown...).
+    older than the entry's window, resolved, date unknown...). A measured sign also keeps
+    the moment it was taken (``at``, when the chart gives a time of day) and which way it is
+    worse (``worse``: ``lower`` or ``higher``), to choose among several readings.
     """
 
     code: str
@@ -56,11 +70,16 @@ class ChartFact:
     reviewed: bool = True
     note: str = ""
     context: bool = False
+    at: datetime | None = None
+    worse: str | None = None
 
     def evidence(self) -> str:
-        """How the card names it: resource, code, date, and the map entry's standing."""
+        """How the card names it: resource, code, date (and time of a measured sign), and
+        the map entry's standing."""
         text = f"{self.resource}: {self.source}"
-        if self.when is not None:
+        if self.at is not None:
+            text += f", {self.at.isoformat(sep=' ', timespec='minutes')}"
+        elif self.when is not None:
             text += f", {self.when.isoformat()}"
         extras = []
         if self.direction in ("broader", "proxy"):
@@ -79,6 +98,7 @@ class ChartFact:
             "resource": self.resource,
             "source": self.source,
             "date": self.when.isoformat() if self.when else None,
+            "time": self.at.isoformat() if self.at else None,
             "used": self.used,
             "reason": self.reason,
             "direction": self.direction,
@@ -130,6 +150,18 @@ def fhir_date(value: Any) -> date | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
     except ValueError:
         return None
+
+
+def fhir_instant(value: Any) -> datetime | None:
+    """The moment of a FHIR dateTime or instant that has a time of day (a time without a
+    zone, which FHIR does not allow, is taken as UTC); None for a date only."""
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _latest(*values: Any) -> date | None:
@@ -259,24 +291,128 @@ def _celsius(quantity: Mapping[str, Any]) -> float | None:
     return None
 
 
+def _observation_time(resource: Mapping[str, Any]) -> tuple[date | None, datetime | None]:
+    """When an Observation was taken: the latest date of its ``effective[x]`` (else
+    ``issued``), and that value's moment when it has a time of day."""
+    period = resource.get("effectivePeriod")
+    candidates = [
+        resource.get("effectiveDateTime"),
+        resource.get("effectiveInstant"),
+        period.get("end") or period.get("start") if isinstance(period, dict) else None,
+    ]
+    dated = [(day, value) for value in candidates if (day := fhir_date(value)) is not None]
+    if dated:
+        day, value = max(dated, key=lambda item: item[0])
+        return day, fhir_instant(value)
+    issued = resource.get("issued")
+    day = fhir_date(issued)
+    return day, fhir_instant(issued) if day is not None else None
+
+
+def _measured_quantity(
+    resource: Mapping[str, Any], measure: Measure
+) -> tuple[Mapping[str, Any] | None, str]:
+    """The quantity holding a measured sign (the Observation's, or its component's) and,
+    for a component, how the card names it."""
+    if measure.component is None:
+        quantity = resource.get("valueQuantity")
+        return (quantity if isinstance(quantity, dict) else None), ""
+    for component in resource.get("component") or []:
+        if not isinstance(component, dict):
+            continue
+        for coding in _codings(component.get("code")):
+            if coding.get("system") == "http://loinc.org" and coding.get("code") == (
+                measure.component
+            ):
+                quantity = component.get("valueQuantity")
+                if isinstance(quantity, dict):
+                    return quantity, f", component LOINC {measure.component}"
+    return None, ""
+
+
+def _ucum_code(quantity: Mapping[str, Any]) -> str | None:
+    """The quantity's UCUM code as written (its ``code``, or its ``unit`` text when there is
+    no code); None when coded in another system."""
+    system = quantity.get("system")
+    if system is not None and system != _UCUM_SYSTEM:
+        return None
+    code = quantity.get("code")
+    if isinstance(code, str) and code:
+        return code
+    unit = quantity.get("unit")
+    return unit if isinstance(unit, str) and unit else None
+
+
+def _measured_fact(
+    terminology: Terminology,
+    entry: CodeEntry,
+    measure: Measure,
+    resource: Mapping[str, Any],
+    source: str,
+    moment: tuple[date | None, datetime | None],
+    today: date,
+) -> ChartFact | None:
+    """One reading of a measured sign; None when the Observation holds no number for it."""
+    quantity, part = _measured_quantity(resource, measure)
+    if quantity is None:
+        return None
+    raw = quantity.get("value")
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        return None
+    ucum = _ucum_code(quantity)
+    shown = f"{raw} {quantity.get('unit') or quantity.get('code') or ''}".strip()
+    value: int | float = raw
+    limits = terminology.ranges.get(entry.finding)
+    used, reason = True, ""
+    if ucum not in measure.units:
+        unit = quantity.get("code") or quantity.get("unit") or "no unit"
+        if quantity.get("system") not in (None, _UCUM_SYSTEM):
+            unit = f"{unit} of {quantity.get('system')}"
+        used = False
+        reason = f"unit {unit!r} is not {' or '.join(measure.units)} (UCUM): not converted"
+    elif isinstance(quantity.get("comparator"), str):
+        used, reason = False, f"a bound ({quantity['comparator']} {raw}), not a reading"
+    elif limits is None:
+        used, reason = False, "the finding's plausible range is unknown"
+    elif not limits[0] <= raw <= limits[1]:
+        used = False
+        reason = (
+            f"outside the plausible range {limits[0]}-{limits[1]} {limits[2]}: "
+            "probably a recording error"
+        )
+    else:
+        value = math.floor(raw) if measure.worse == "lower" else math.ceil(raw)
+        used, reason = _windowed(entry.window_days, moment[0], today)
+    fact = _fact(entry, _reference(resource), f"{source}{part} = {shown}", moment[0], used, reason)
+    return dataclasses.replace(fact, value=value, at=moment[1], worse=measure.worse)
+
+
 def _observation_facts(
     terminology: Terminology, resource: Mapping[str, Any], today: date
 ) -> Iterable[ChartFact]:
     if resource.get("status") in _OBSERVATION_IGNORED:
         return
-    period = resource.get("effectivePeriod")
-    when = _latest(
-        resource.get("effectiveDateTime"),
-        resource.get("effectiveInstant"),
-        period.get("end") or period.get("start") if isinstance(period, dict) else None,
-    ) or fhir_date(resource.get("issued"))
+    moment = _observation_time(resource)
+    when = moment[0]
     ref = _reference(resource)
     quantity = resource.get("valueQuantity")
+    measured: set[str] = set()  # one reading per sign per Observation (a panel has 2 codes)
     for coding in _codings(resource.get("code")):
         system, code = coding.get("system"), coding.get("code")
         if not isinstance(system, str) or not isinstance(code, str):
             continue
         for _, entry in terminology.entries_for("Observation", system, code):
+            if entry.value_from is not None:
+                if entry.finding in measured:
+                    continue
+                source = _source(system, code, coding, entry)
+                fact = _measured_fact(
+                    terminology, entry, entry.value_from, resource, source, moment, today
+                )
+                if fact is not None:
+                    measured.add(entry.finding)
+                    yield fact
+                continue
             if entry.when is None or not isinstance(quantity, dict):
                 continue
             celsius = _celsius(quantity)
@@ -424,6 +560,48 @@ def _patient(reading: ChartReading, patient: Mapping[str, Any], today: date) -> 
         )
 
 
+def _definitely_before(first: ChartFact, second: ChartFact) -> bool:
+    """True when ``first`` was surely taken before ``second`` (by time of day when both
+    have one, else by date)."""
+    if first.at is not None and second.at is not None:
+        return first.at < second.at
+    return first.when is not None and second.when is not None and first.when < second.when
+
+
+def _latest_readings(facts: list[ChartFact]) -> list[ChartFact]:
+    """One counted reading per measured sign: the latest. When the order of the latest
+    readings cannot be told (the same time, or a date only on the same day), the worse one
+    counts. The others are kept, shown but not used."""
+    by_sign: dict[str, list[int]] = {}
+    for index, fact in enumerate(facts):
+        if fact.used and fact.worse is not None:
+            by_sign.setdefault(fact.code, []).append(index)
+    out = list(facts)
+    for indexes in by_sign.values():
+        if len(indexes) < 2:
+            continue
+        readings = [facts[i] for i in indexes]
+        latest = [r for r in readings if not any(_definitely_before(r, o) for o in readings)]
+        latest = latest or readings
+
+        def severity(fact: ChartFact) -> float:
+            return float(fact.value) if fact.worse == "lower" else -float(fact.value)
+
+        chosen = min(latest, key=severity)
+        named = f"{chosen.resource} = {chosen.value}"
+        for index, fact in zip(indexes, readings, strict=True):
+            if fact is chosen:
+                continue
+            if not any(fact is other for other in latest):
+                reason = f"a later reading counts ({named})"
+            elif fact.at is not None and fact.at == chosen.at:
+                reason = f"taken at the same time as {named}: the worse reading counts"
+            else:
+                reason = f"order on the day unknown (no time) with {named}: the worse counts"
+            out[index] = dataclasses.replace(fact, used=False, reason=reason)
+    return out
+
+
 def read_chart(
     terminology: Terminology,
     patient: Mapping[str, Any] | None,
@@ -444,4 +622,5 @@ def read_chart(
         reader = readers.get(str(resource.get("resourceType")))
         if reader is not None:
             reading.facts.extend(reader(terminology, resource, today))
+    reading.facts = _latest_readings(reading.facts)
     return reading

@@ -10,7 +10,12 @@ knowledge base's extension hook):
 * ``broader`` and ``proxy`` entries must be time-limited (``window_days``): a code that
   only *may* mean the finding must not fire a rule about something new for ever;
 * codes are well formed: ICD-10 shape, the SNOMED CT Verhoeff check digit, the LOINC check
-  digit, the ATC shape; no (system, code, finding) twice.
+  digit, the ATC shape; no (system, code, finding) twice;
+* an Observation entry either tests a threshold (``when``: a temperature is a fever) or
+  carries its number into a measured sign (``value_from``: a blood pressure). A measured
+  entry names a number finding of a ``given_only`` group (findings.yaml ``measured``), UCUM
+  units the reader knows and that measure what the finding measures, a time window, and
+  which way is worse; a panel's component code passes the LOINC check digit.
 
 ``load_terminology()`` returns the validated maps (cached) or raises ``KnowledgeError``.
 """
@@ -20,7 +25,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +52,34 @@ class Threshold(_Closed):
     unit: Literal["Cel"]
 
 
+# The UCUM codes a measured entry may accept, and the findings.yaml units each can express.
+# Compared exactly as written: "mmHg" is not "mm[Hg]" and nothing is converted. A braced
+# annotation ("{beats}/min") is a comment in UCUM and leaves the unit unchanged.
+UCUM_UNITS: Mapping[str, frozenset[str]] = {
+    "mm[Hg]": frozenset({"mmHg"}),
+    "%": frozenset({"percent"}),
+    "/min": frozenset({"beats_per_minute", "breaths_per_minute"}),
+    "{beats}/min": frozenset({"beats_per_minute"}),
+    "{breaths}/min": frozenset({"breaths_per_minute"}),
+}
+
+
+class Measure(_Closed):
+    """A measured sign read as a number (a blood pressure, an oxygen level, a pulse).
+
+    The number is the Observation's ``valueQuantity`` or, with ``component``, the
+    ``valueQuantity`` of the component coded with that LOINC code (the systolic part of a
+    blood pressure panel). It counts only in one of ``units`` (UCUM codes, never converted)
+    and within the finding's plausible range. ``worse`` says which way the sign is more
+    dangerous: a fraction is rounded that way (90.4 mmHg counts as 90), and of two readings
+    taken at the same time the worse one counts.
+    """
+
+    component: str | None = None
+    units: tuple[str, ...] = Field(min_length=1)
+    worse: Literal["lower", "higher"]
+
+
 class CodeEntry(_Closed):
     """One coded concept (a Condition or Observation code) -> one finding value."""
 
@@ -61,6 +94,7 @@ class CodeEntry(_Closed):
     counts_when_resolved: bool = False
     context: bool = False
     when: Threshold | None = None
+    value_from: Measure | None = None
     systems: tuple[str, ...] | None = None
     reviewed: bool
     code_status: CodeStatus
@@ -142,6 +176,9 @@ class Terminology:
     observation_maps: tuple[tuple[str, CodeMapFile], ...]
     medications: MedicationFile
     instruments: Mapping[str, InstrumentCodes]
+    # The plausible range and unit (findings.yaml ``min``, ``max``, ``unit``) of each finding a
+    # ``value_from`` entry fills; a reading outside it is shown, not used.
+    ranges: Mapping[str, tuple[int, int, str]] = field(default_factory=dict)
 
     def entries_for(self, resource: str, system: str, code: str) -> list[tuple[str, CodeEntry]]:
         """Every (file, entry) that matches ``system|code`` on a resource of this type."""
@@ -289,15 +326,59 @@ def _schema_problems(file_name: str, exc: ValidationError) -> list[str]:
     return out
 
 
-def _kb_findings() -> Mapping[str, Any] | None:
-    """The findings vocabulary, or None when the knowledge base itself does not load (its
-    own problems are reported by the knowledge-base check)."""
+def _kb() -> Any | None:
+    """The knowledge base, or None when it does not load (its own problems are reported by
+    the knowledge-base check)."""
     from backpath.kb import load_knowledge
 
     try:
-        return load_knowledge().findings
+        return load_knowledge()
     except KnowledgeError:
         return None
+
+
+def _measure_problems(
+    entry: CodeEntry,
+    measure: Measure,
+    findings: Mapping[str, Any] | None,
+    given_only: frozenset[str],
+) -> list[str]:
+    """What is wrong with a ``value_from`` entry (a measured sign read from an Observation)."""
+    out: list[str] = []
+    if "value" in entry.model_fields_set:
+        out.append("a measured entry takes its value from the Observation: remove `value`")
+    if entry.window_days is None:
+        out.append(
+            "a measured sign describes the moment it was taken: `value_from` needs window_days"
+        )
+    if measure.component is not None and not loinc_code_ok(measure.component):
+        out.append(f"component {measure.component} is not a valid LOINC code (check digit)")
+    out.extend(
+        f"unit {unit!r} is not a UCUM unit the reader knows ({', '.join(UCUM_UNITS)})"
+        for unit in measure.units
+        if unit not in UCUM_UNITS
+    )
+    finding = findings.get(entry.finding) if findings is not None else None
+    if finding is None:
+        return out  # an unknown finding is reported by the common check
+    kind = str(getattr(finding.type, "value", finding.type))
+    if kind != "integer":
+        out.append(f"{entry.finding} is a {kind} finding: `value_from` fills number findings")
+        return out
+    if entry.finding not in given_only:
+        out.append(
+            f"{entry.finding} is not in a given_only group (findings.yaml `measured`): a "
+            "number from the chart fills measured signs only"
+        )
+    if finding.min is None or finding.max is None or finding.unit is None:
+        out.append(f"{entry.finding} needs min, max and unit in findings.yaml (its range)")
+        return out
+    out.extend(
+        f"unit {unit!r} does not measure {finding.unit} ({entry.finding})"
+        for unit in measure.units
+        if unit in UCUM_UNITS and finding.unit not in UCUM_UNITS[unit]
+    )
+    return out
 
 
 def _instrument_ids() -> Mapping[str, Any] | None:
@@ -327,12 +408,13 @@ def _check_entry_common(
     window_days: int | None,
     findings: Mapping[str, Any] | None,
     problems: list[str],
+    check_value: bool = True,
 ) -> None:
     if findings is not None:
         finding = findings.get(finding_code)
         if finding is None:
             problems.append(f"{where}: unknown finding {finding_code!r} (findings.yaml)")
-        else:
+        elif check_value:
             message = _value_problem(finding, value)
             if message:
                 problems.append(f"{where}: {message}")
@@ -345,7 +427,10 @@ def _check_entry_common(
 
 def _load_all(root: Path) -> tuple[Terminology | None, list[str]]:
     problems: list[str] = []
-    findings = _kb_findings()
+    kb = _kb()
+    findings: Mapping[str, Any] | None = kb.findings if kb is not None else None
+    given_only: frozenset[str] = kb.given_only_codes if kb is not None else frozenset()
+    worse: dict[str, tuple[str, str]] = {}
     condition_maps: list[tuple[str, CodeMapFile]] = []
     observation_maps: list[tuple[str, CodeMapFile]] = []
     medications: MedicationFile | None = None
@@ -381,10 +466,28 @@ def _load_all(root: Path) -> tuple[Terminology | None, list[str]]:
                 if key in seen:
                     problems.append(f"{where}: {entry.finding} is mapped twice (also {seen[key]})")
                 seen[key] = where
-            if code_map.resource == "Observation" and entry.when is None:
-                problems.append(f"{where}: an Observation entry needs `when` (its threshold)")
-            if code_map.resource == "Condition" and entry.when is not None:
-                problems.append(f"{where}: `when` applies to Observations only")
+            if code_map.resource == "Observation" and (entry.when is None) == (
+                entry.value_from is None
+            ):
+                problems.append(
+                    f"{where}: an Observation entry needs either `when` (its threshold) or "
+                    "`value_from` (the number it carries), not both"
+                )
+            if code_map.resource == "Condition" and (
+                entry.when is not None or entry.value_from is not None
+            ):
+                problems.append(f"{where}: `when` and `value_from` apply to Observations only")
+            if entry.value_from is not None:
+                problems.extend(
+                    f"{where}: {p}"
+                    for p in _measure_problems(entry, entry.value_from, findings, given_only)
+                )
+                earlier = worse.setdefault(entry.finding, (entry.value_from.worse, where))
+                if earlier[0] != entry.value_from.worse:
+                    problems.append(
+                        f"{where}: {entry.finding} is worse {entry.value_from.worse} here but "
+                        f"{earlier[0]} in {earlier[1]}: one finding, one direction"
+                    )
             _check_entry_common(
                 where,
                 entry.finding,
@@ -393,6 +496,7 @@ def _load_all(root: Path) -> tuple[Terminology | None, list[str]]:
                 entry.window_days,
                 findings,
                 problems,
+                check_value=entry.value_from is None,
             )
 
     if medications is None:
@@ -476,12 +580,18 @@ def _load_all(root: Path) -> tuple[Terminology | None, list[str]]:
 
     if problems or medications is None or instruments is None:
         return None, problems
+    ranges: dict[str, tuple[int, int, str]] = {}
+    for code in worse:
+        finding = findings.get(code) if findings is not None else None
+        if finding is not None and finding.min is not None and finding.max is not None:
+            ranges[code] = (finding.min, finding.max, finding.unit or "")
     return (
         Terminology(
             condition_maps=tuple(condition_maps),
             observation_maps=tuple(observation_maps),
             medications=medications,
             instruments=instrument_map,
+            ranges=ranges,
         ),
         [],
     )
