@@ -6,8 +6,9 @@ The pipeline of ``_pipeline`` stays the reference (``_reader._read_reference``):
 as before and this module reads its compiled rules, so the lexicon, context rules and their
 phrase notation are loaded once and in one place. For each piece of a narrative:
 
-1. spaCy's blank tokenizer makes the ``Doc`` (the same tokens) and one ``to_array`` call
-   reads every token attribute the reader needs;
+1. spaCy's blank tokenizer makes the ``Doc`` (the same tokens), the pipeline's own
+   ``backpath_real_words`` component reads real words typed for another (their norms),
+   and one ``to_array`` call reads every token attribute the reader needs;
 2. sentence starts are set as spaCy's ``sentencizer`` and ``backpath_newline_sentences``
    set them (a full stop, "?", "!", ";" ... ends a sentence at the next token that is not
    punctuation; a line break starts one);
@@ -629,6 +630,8 @@ class FastReader:
     def __init__(self, nlp: Language) -> None:
         self.nlp = nlp
         self.strings = nlp.vocab.strings
+        # The pipeline's component itself: the same norms as the reference reader.
+        self.real_words: Any = nlp.get_pipe("backpath_real_words")
         sentencizer: Any = nlp.get_pipe("sentencizer")
         self.punct_chars = frozenset(sentencizer.punct_chars)
         self.targets = _component(nlp, "backpath_targets")
@@ -654,7 +657,7 @@ class FastReader:
         self._norms: dict[int, str] = {}
 
     def __call__(self, text: str) -> FastDoc:
-        doc = self.nlp.make_doc(text)
+        doc = self.real_words(self.nlp.make_doc(text))
         columns = doc.to_array(_ATTRS).T.tolist() if len(doc) else [[] for _ in _ATTRS]
         norm_keys, lower_keys, starts, lengths, alpha, punct, space, numbers = columns
         known = self._norms

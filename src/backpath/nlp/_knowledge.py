@@ -17,7 +17,9 @@ The NLP knowledge is data in ``backpath/knowledge/nlp/`` (see ``docs/nlp.md``):
                      reports those that no finding explains.
 ``spelling.yaml``    ``corrections``: misspellings and slang spellings read as another word
                      ("cnat" -> "can't"); ``not_typos``: real words the fuzzy matcher must
-                     never correct ("leaning" is not "leaking").
+                     never correct ("leaning" is not "leaking"); ``real_word_errors``
+                     (optional): real words typed for another real word, read as that word
+                     only next to the words that show it ("no ciento" -> "no siento").
 
 ``es/``               the Spanish reader (issue 11): its own ``macros.yaml``, ``lexicon/``,
                      ``measures.yaml``, ``context.yaml``, ``danger_words.yaml`` and
@@ -40,7 +42,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from backpath.errors import KnowledgeError
-from backpath.nlp._patterns import PhraseError, compile_phrase, literal_items
+from backpath.nlp._patterns import PhraseError, compile_phrase, literal_items, phrase_words
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 NLP_DIR = KNOWLEDGE_DIR / "nlp"
@@ -105,6 +107,10 @@ _CONTEXT_KEYS = frozenset(
     {"id", "category", "direction", "phrases", "max_scope", "terminated_by", "note"}
 )
 _CODE_KEYS = frozenset({"time", "implies", "duration", "site", "note"})
+_REAL_WORD_KEYS = frozenset(
+    {"id", "written", "read_as", "previous", "following", "not_previous", "not_following", "note"}
+)
+_REAL_WORD_CONTEXTS = ("previous", "following", "not_previous", "not_following")
 _TIME_KINDS = ("symptom", "event", "history")
 _DURATION_ROLES = ("episode", "cauda_equina", "none")
 _SITES = ("back", "leg")
@@ -189,6 +195,31 @@ class ContextEntry:
 
 
 @dataclass(frozen=True)
+class RealWordEntry:
+    """A real word typed for another real word (a *real-word error*), read as the word meant
+    only where the words next to it show which one it is.
+
+    A speller only changes words it does not know, so a slip that lands on another word is
+    left alone, and a danger sign with it: "no ciento las piernas" (``ciento``, a hundred,
+    for ``siento``, I feel) is numb legs. ``written``: the words as typed (each is read as
+    ``read_as``); ``previous``: words one of which must come right before it; ``following``:
+    words one of which must come right after it (at least one of the two is given; when
+    both are, both must hold); ``not_previous`` / ``not_following``: words that must not
+    come right before / after it ("por ciento" is a percentage). Words are kept as written
+    in the file (the reader folds them as it folds the text: Spanish without accents).
+    """
+
+    id: str
+    file: str
+    written: tuple[str, ...]
+    read_as: str
+    previous: frozenset[str] = frozenset()
+    following: frozenset[str] = frozenset()
+    not_previous: frozenset[str] = frozenset()
+    not_following: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class CodePolicy:
     """How the reader treats mentions of one finding code.
 
@@ -223,6 +254,8 @@ class NlpKnowledge:
     danger_words: tuple[DangerEntry, ...] = ()
     corrections: Mapping[str, str] = field(default_factory=dict)
     not_typos: frozenset[str] = frozenset()
+    # ``spelling.yaml`` ``real_word_errors``: real words read as another next to some words.
+    real_word_errors: tuple[RealWordEntry, ...] = ()
     red_flag_codes: frozenset[str] = frozenset()
     # The reader language this knowledge is for, and (for languages other than English)
     # its everyday words (``<language>/language.yaml``) for the language check.
@@ -664,18 +697,30 @@ def _load_everyday_words(
     return frozenset(word.lower() for word in words)
 
 
+@dataclass(frozen=True)
+class _Spelling:
+    """What ``spelling.yaml`` holds (see ``_load_spelling``)."""
+
+    corrections: dict[str, str] = field(default_factory=dict)
+    not_typos: frozenset[str] = frozenset()
+    real_word_errors: tuple[RealWordEntry, ...] = ()
+
+
+_SPELLING_KEYS = ("corrections", "not_typos", "real_word_errors")
+
+
 def _load_spelling(
     checker: _Checker, read: Callable[[Path], Any], base: Path = NLP_DIR
-) -> tuple[dict[str, str], frozenset[str]]:
+) -> _Spelling:
     path = base / "spelling.yaml"
     file = _nlp_rel(path)
     if not path.exists():
-        return {}, frozenset()
+        return _Spelling()
     data = read(path)
     if not isinstance(data, dict):
         checker.problem(file, "(file)", "must be a mapping with 'corrections' and 'not_typos'")
-        return {}, frozenset()
-    extra = sorted(set(data) - {"corrections", "not_typos"})
+        return _Spelling()
+    extra = sorted(set(data) - set(_SPELLING_KEYS))
     if extra:
         checker.problem(file, "(file)", f"unknown top-level key(s) {', '.join(extra)}")
     corrections: dict[str, str] = {}
@@ -699,7 +744,130 @@ def _load_spelling(
     for word in listed:
         if word in corrections:
             checker.problem(file, word, "is both a correction and in 'not_typos'")
-    return corrections, frozenset(word.lower() for word in listed)
+    real_words = _load_real_word_errors(checker, data.get("real_word_errors"), file, corrections)
+    return _Spelling(corrections, frozenset(word.lower() for word in listed), real_words)
+
+
+def _words(value: Any) -> tuple[str, ...] | None:
+    """Words written as one text separated by spaces, or as a list (None: neither)."""
+    if isinstance(value, str):
+        return tuple(value.split())
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(word for v in value for word in v.split())
+    return None
+
+
+def _load_real_word_errors(
+    checker: _Checker, raw: Any, file: str, corrections: Mapping[str, str]
+) -> tuple[RealWordEntry, ...]:
+    """``real_word_errors`` of a spelling file (absent or empty: none). Each word is one
+    lower-case word of letters that the reader tokenizes as one token; the word read is
+    another than the words written; a context is given (``previous`` or ``following``);
+    a written word is not a ``corrections`` entry (that would replace it everywhere
+    first). ``_check_real_words`` then checks the words against the reader's vocabulary."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        checker.problem(file, "real_word_errors", "must be a list of entries")
+        return ()
+    entries: list[RealWordEntry] = []
+    for index, item in enumerate(raw):
+        checked = checker.entry(file, item, _REAL_WORD_KEYS, index)
+        if checked is None:
+            continue
+        item_id, data = checked
+        fields: dict[str, tuple[str, ...]] = {}
+        valid = True
+        for key in ("written", "read_as", *_REAL_WORD_CONTEXTS):
+            words = _words(data.get(key, []))
+            if words is None:
+                checker.problem(file, item_id, f"'{key}' must be words separated by spaces")
+                valid = False
+                continue
+            for word in words:
+                norms = checker.tokenize(word)
+                if word != word.lower() or len(norms) != 1 or not norms[0].isalpha():
+                    checker.problem(
+                        file, item_id, f"{word!r} in '{key}' is not one lower-case word"
+                    )
+                    valid = False
+            fields[key] = words
+        if not valid:
+            continue
+        written, read_as = fields["written"], fields["read_as"]
+        previous, following = fields["previous"], fields["following"]
+        if not written:
+            checker.problem(file, item_id, "'written' must give the word(s) as typed")
+            continue
+        if len(read_as) != 1:
+            checker.problem(file, item_id, "'read_as' must be exactly one word")
+            continue
+        if not previous and not following:
+            checker.problem(
+                file,
+                item_id,
+                "needs a context: 'previous' or 'following' words (a word read as another "
+                "everywhere is a 'corrections' entry)",
+            )
+            continue
+        for word in written:
+            if checker.tokenize(word) == checker.tokenize(read_as[0]):
+                checker.problem(file, item_id, f"{word!r} is read as itself")
+                valid = False
+            if word in corrections:
+                checker.problem(
+                    file, item_id, f"{word!r} is a correction: it is replaced before any context"
+                )
+                valid = False
+        if valid:
+            entries.append(
+                RealWordEntry(
+                    item_id,
+                    file,
+                    written,
+                    read_as[0],
+                    *(frozenset(fields[key]) for key in _REAL_WORD_CONTEXTS),
+                )
+            )
+    return tuple(entries)
+
+
+def _check_real_words(
+    checker: _Checker,
+    knowledge: NlpKnowledge,
+    stop_words: frozenset[str],
+    fold: Callable[[str], str],
+) -> None:
+    """The word read and the context words of every real-word entry are words the reader
+    knows (its lexicon, context rules, measures, danger words, macros, everyday or English
+    words and stop words, as ``_language.reader_vocabulary`` lists them): a word read as a
+    word the lexicon never uses changes nothing, and a context word the speller could
+    change first would never be seen. (The words as written may be unknown short words the
+    speller has no correction for, such as "aya"; ``tests/nlp/test_spelling_in_context.py``
+    checks that the speller leaves each of them alone.)"""
+    if not knowledge.real_word_errors:
+        return
+    own = [entry for entry in knowledge.danger_words if entry.language == knowledge.language]
+    words = phrase_words(all_phrases(knowledge.targets), knowledge.macros)
+    words |= phrase_words(all_phrases(knowledge.context), knowledge.macros)
+    words |= phrase_words(all_phrases(knowledge.measures), knowledge.macros)
+    words |= phrase_words(all_phrases(own), knowledge.macros)
+    words |= phrase_words([phrase for entry in own for phrase in entry.ignore_in], knowledge.macros)
+    for macro in knowledge.macros.values():
+        words |= phrase_words([macro], {})
+    words |= knowledge.english_words | knowledge.everyday_words | stop_words | knowledge.not_typos
+    known = {fold(word.lower()) for word in words}
+    for entry in knowledge.real_word_errors:
+        listed: dict[str, frozenset[str]] = {"read_as": frozenset({entry.read_as})}
+        listed.update((key, getattr(entry, key)) for key in _REAL_WORD_CONTEXTS)
+        for key, entry_words in listed.items():
+            for word in sorted(entry_words):
+                if fold(word) not in known:
+                    checker.problem(
+                        entry.file,
+                        entry.id,
+                        f"{word!r} in '{key}' is not a word the reader knows",
+                    )
 
 
 def _tokenizer(language: str = "en") -> Callable[[str], list[str]]:
@@ -734,10 +902,10 @@ def _load(
     context, first_person = _load_context(checker, read, base)
     if language == "en":
         words, everyday = _load_words(checker, read), frozenset[str]()
-        corrections, not_typos = _load_spelling(checker, read)
+        spelling = _load_spelling(checker, read)
     else:
         words, everyday = frozenset(), _load_everyday_words(checker, read, base)
-        corrections, not_typos = _load_spelling(checker, read, base)
+        spelling = _load_spelling(checker, read, base)
     danger_words = _load_danger_words(checker, read, base, language)
     for measure in measures:
         item = findings.get(measure.kind)
@@ -761,8 +929,9 @@ def _load(
             if isinstance(item.get("min"), int) and isinstance(item.get("max"), int)
         },
         danger_words=tuple(danger_words),
-        corrections=corrections,
-        not_typos=not_typos,
+        corrections=spelling.corrections,
+        not_typos=spelling.not_typos,
+        real_word_errors=spelling.real_word_errors,
         red_flag_codes=frozenset(
             code for code, item in findings.items() if item.get("red_flag") is True
         ),
@@ -770,6 +939,12 @@ def _load(
         everyday_words=everyday,
         first_person=first_person,
     )
+    if knowledge.real_word_errors:
+        from backpath.nlp._language import _stop_words, fold
+
+        _check_real_words(
+            checker, knowledge, _stop_words(language), lambda word: fold(language, word)
+        )
     return knowledge, checker.problems
 
 

@@ -1,6 +1,8 @@
 """The spaCy + medspaCy pipeline that reads narratives, built once per process.
 
-Blank English tokenizer (no model can be downloaded) -> spaCy ``sentencizer`` (PyRuSH is
+Blank English tokenizer (no model can be downloaded) -> ``backpath_real_words`` (real words
+typed for another, read by their neighbours: ``_spelling.RealWordReader``, which sets the
+token's norm) -> spaCy ``sentencizer`` (PyRuSH is
 about four times slower and logs every token) -> a newline splitter -> medspaCy
 ``TargetMatcher`` for findings -> a second ``TargetMatcher`` for numbers (durations, pain
 scores, ages) -> medspaCy ``ConText`` with backpath's own patient-language rules -> a third
@@ -32,14 +34,16 @@ from typing import Any, cast
 import spacy
 from medspacy.context import ConTextRule
 from medspacy.ner import TargetRule
-from spacy.attrs import NORM
+from spacy.attrs import LIKE_NUM, NORM
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
 from backpath.nlp._knowledge import NlpKnowledge, load_nlp_knowledge
 from backpath.nlp._language import text_normaliser
 from backpath.nlp._patterns import compile_phrase, literal_items
+from backpath.nlp._spelling import RealWordReader
 
 TARGET_GROUP = "backpath_targets"
 MEASURE_GROUP = "backpath_measures"
@@ -97,6 +101,48 @@ def _newline_sentences(doc: Doc) -> Doc:
         if token.is_space and "\n" in token.text:
             doc[index + 1].is_sent_start = True
     return doc
+
+
+class RealWords:
+    """Reads real words typed for another real word (the ``real_word_errors`` of a reader
+    language's ``spelling.yaml``; see ``_spelling``) in a ``Doc``: each token read as
+    another word gets that word as its norm, so every matcher reads the word meant and
+    evidence spans keep the words as written. It runs as the pipeline's first component
+    (``backpath_real_words``), and the fast reader calls that same component on its
+    ``Doc``, so both readers read the same words."""
+
+    def __init__(self, language: str) -> None:
+        tokenize = phrase_tokenizer(language)
+        # The knowledge checked that each word is one token.
+        self.reader = RealWordReader(
+            load_nlp_knowledge(language).real_word_errors, lambda word: tokenize(word)[0]
+        )
+        self._written = frozenset(get_string_id(word) for word in self.reader.written)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not self._written or not len(doc):
+            return doc
+        keys = doc.to_array(NORM).tolist()
+        if self._written.isdisjoint(keys):
+            return doc
+        strings = doc.vocab.strings
+        words = [strings[key] for key in keys]
+        numbers = [bool(flag) for flag in doc.to_array(LIKE_NUM).tolist()]
+        for index, word in self.reader.read(words, numbers):
+            doc[index].norm_ = word
+        return doc
+
+
+@functools.cache
+def real_words(language: str = "en") -> RealWords:
+    """The real-word reader of a reader language, built once."""
+    return RealWords(language)
+
+
+@Language.component("backpath_real_words")
+def _real_words(doc: Doc) -> Doc:
+    """Real words typed for another, read by their neighbours (``RealWords``)."""
+    return real_words(doc.lang_)(doc)
 
 
 Sequence = tuple[int, ...]
@@ -443,6 +489,8 @@ def _build_pipeline(language: str) -> Language:
     knowledge = load_nlp_knowledge(language)
     tokenize = phrase_tokenizer(language)
     nlp = _blank(language) if not _blank(language).pipe_names else spacy.blank(language)
+    nlp.add_pipe("backpath_real_words")
+    real_words(language)  # built here, under the build lock, rather than on the first text
     sentencizer: Any = nlp.add_pipe("sentencizer")
     sentencizer.punct_chars = set(sentencizer.punct_chars) | set(_EXTRA_SENTENCE_ENDS)
     nlp.add_pipe("backpath_newline_sentences")

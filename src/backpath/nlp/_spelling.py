@@ -36,15 +36,35 @@ first letter (b/v, s/c/z, g/j, i/y, c/k/q: "vegiga", "bejiga", "adormesida"); a 
 may be added or left out ("horinar" -> "orinar", "ormigueo" -> "hormigueo"; words of 4+
 letters, towards a known word only); and text-message spellings are corrections ("q" ->
 "que", "pueo" -> "puedo", "ise" -> "hice").
+
+**Real-word errors** (``RealWordReader``, ``spelling.yaml`` ``real_word_errors``). A slip
+that lands on another real word is not unknown, so the steps above never see it: "no
+ciento las piernas" (``ciento``, a hundred, for ``siento``, I feel), "me e orinado encima"
+(``e`` for ``he``), "no siento nada ay abajo" (``ay`` for ``ahí``). Such a word is read as
+the word meant only where the words right next to it show which one it is: an entry gives
+the words as written, the word read, and the words one of which must come just before
+(``previous``) and/or just after it (``following``), and words that must not
+(``not_previous``, ``not_following``). The context is what makes it safe: "ciento" after
+"no" or before "las" is "siento", while "ciento veinte", "el ciento por ciento" and "un
+cincuenta por ciento la fuerza" stay numbers; and a word next to a number (digits, or a
+number word the tokenizer knows) is never read as another word. This runs on the tokens, after the word
+pass above (so contexts are written in corrected words: "abajo", not "avajo") and
+before any matching: it changes the token's ``norm`` (what every matcher reads), never
+the text, so evidence spans still point at the words as written. Both readers run the
+same step (``_pipeline``'s ``backpath_real_words`` component; the fast reader calls that
+component on its ``Doc``). Words are compared as the reader tokenizes them (Spanish:
+without accents).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
+from backpath.nlp._knowledge import RealWordEntry
 from backpath.nlp._normalise import collapse_repeats, has_repeats
 
 MIN_FUZZY_LETTERS = 5
@@ -251,3 +271,68 @@ class Speller:
         if len(winners) != 1:
             return None
         return winners[0]
+
+
+@dataclass(frozen=True)
+class _RealWordRule:
+    """One ``real_word_errors`` entry for one written word, in the tokens' form."""
+
+    read_as: str
+    previous: frozenset[str]
+    following: frozenset[str]
+    not_previous: frozenset[str]
+    not_following: frozenset[str]
+
+
+class RealWordReader:
+    """Reads real words typed for another real word by the words next to them (see the
+    module notes): ``read`` gives, for a sequence of tokens, which to read as what."""
+
+    def __init__(
+        self, entries: Iterable[RealWordEntry], word: Callable[[str], str] = str.lower
+    ) -> None:
+        """``entries`` from ``spelling.yaml``; ``word`` turns a word of the file into the
+        form the tokens are compared in (the reader's token norm: Spanish without accents).
+        Entries are tried in file order; the first whose context holds wins."""
+        rules: dict[str, list[_RealWordRule]] = {}
+        for entry in entries:
+            rule = _RealWordRule(
+                word(entry.read_as),
+                frozenset(word(item) for item in entry.previous),
+                frozenset(word(item) for item in entry.following),
+                frozenset(word(item) for item in entry.not_previous),
+                frozenset(word(item) for item in entry.not_following),
+            )
+            for written in entry.written:
+                rules.setdefault(word(written), []).append(rule)
+        self._rules = rules
+        self.written = frozenset(rules)
+
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
+    def read(self, words: Sequence[str], numbers: Sequence[bool]) -> list[tuple[int, str]]:
+        """(index, word read) for each of ``words`` (the tokens of a text, as compared,
+        punctuation and line breaks included so that they break a context) read as another
+        word. ``numbers[i]``: token ``i`` is like a number; a word next to one is kept.
+        Contexts are the words as written (one reading does not make another's context)."""
+        out: list[tuple[int, str]] = []
+        last = len(words) - 1
+        for index, written in enumerate(words):
+            rules = self._rules.get(written)
+            if rules is None:
+                continue
+            if (index > 0 and numbers[index - 1]) or (index < last and numbers[index + 1]):
+                continue
+            before = words[index - 1] if index > 0 else None
+            after = words[index + 1] if index < last else None
+            for rule in rules:
+                if rule.previous and before not in rule.previous:
+                    continue
+                if rule.following and after not in rule.following:
+                    continue
+                if before in rule.not_previous or after in rule.not_following:
+                    continue
+                out.append((index, rule.read_as))
+                break
+        return out
