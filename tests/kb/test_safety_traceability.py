@@ -103,6 +103,12 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "whole_leg_swollen_blue",
         "pain_to_arm_or_jaw",
         "recent_procedure",
+        "suicidal_thoughts",
+        "medicine_overdose",
+        "allergic_swelling",
+        "head_injury",
+        "gca_signs",
+        "hot_swollen_joint",
     ],
 )
 def test_red_flag_has_rule_case_and_hazard(kb: KnowledgeBase, code: str) -> None:

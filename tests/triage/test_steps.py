@@ -45,6 +45,11 @@ LIFE_THREATENING = {
     "coughing_blood",
     "vomiting_blood",
     "black_stools",
+    # Danger from outside the spine (knowledge 2026.12.7): a swelling airway, an overdose,
+    # thoughts of suicide.
+    "allergic_swelling",
+    "medicine_overdose",
+    "suicidal_thoughts",
 }
 CAUDA_EQUINA = {
     "saddle_numbness",
@@ -146,13 +151,13 @@ def test_step_texts_are_plain_and_translated(kb: KnowledgeBase) -> None:
             "unknown finding code 'not_a_code'",
         ),
         (
-            "      - vomiting_blood\n      - black_stools\n\n  # Each cauda",
-            "      - vomiting_blood\n\n  # Each cauda",
-            "black_stools: red flag asked by no step",
+            "      - suicidal_thoughts\n\n  # Each cauda",
+            "\n  # Each cauda",
+            "suicidal_thoughts: red flag asked by no step",
         ),
         (
-            "codes: [known_aaa, abdominal_pain, trauma_major, trauma_minor]",
-            "codes: [known_aaa, abdominal_pain, trauma_major, trauma_minor, leg_pain]",
+            "codes: [known_aaa, abdominal_pain, trauma_major, trauma_minor, head_injury]",
+            "codes: [known_aaa, abdominal_pain, trauma_major, trauma_minor, head_injury, leg_pain]",
             "'leg_pain' is also asked by step 'legs'",
         ),
         (
