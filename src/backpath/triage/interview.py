@@ -340,13 +340,13 @@ def _askable(
 
 
 # How many questions one page may show (a checklist counts each of its items): enough for
-# the danger signs (19) and the bladder, bowel and saddle checklist (7), little enough to
+# the age, the danger signs (19) and the bladder, bowel and saddle checklist (7), little enough to
 # read on a phone. 24 since knowledge 2026.12.6 (shaking chills, a blocked bowel, a trapped
-# hernia and a rash that does not fade joined the body checklist, asked of everyone); 26
+# hernia and a rash that does not fade joined the body checklist, asked of everyone); 27
 # since 2026.12.7 (a swelling airway, an overdose and thoughts of suicide joined the danger
 # signs): both emergency checklists share the first page
 # (benchmarks/interview_replay.py --pages).
-PAGE_QUESTIONS = 26
+PAGE_QUESTIONS = 27
 
 
 def next_page(
