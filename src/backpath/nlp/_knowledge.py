@@ -832,6 +832,22 @@ def _load_real_word_errors(
     return tuple(entries)
 
 
+def phrase_vocabulary(knowledge: NlpKnowledge) -> frozenset[str]:
+    """The words a reader's own data is written in: its lexicon, context rules, measures,
+    the danger words of its language (with their exceptions) and its macros, as written.
+    The reader's vocabulary (``_language.reader_vocabulary``) and the check of the
+    real-word entries both start from it."""
+    own = [entry for entry in knowledge.danger_words if entry.language == knowledge.language]
+    words = phrase_words(all_phrases(knowledge.targets), knowledge.macros)
+    words |= phrase_words(all_phrases(knowledge.context), knowledge.macros)
+    words |= phrase_words(all_phrases(knowledge.measures), knowledge.macros)
+    words |= phrase_words(all_phrases(own), knowledge.macros)
+    words |= phrase_words([phrase for entry in own for phrase in entry.ignore_in], knowledge.macros)
+    for macro in knowledge.macros.values():
+        words |= phrase_words([macro], {})
+    return frozenset(words)
+
+
 def _check_real_words(
     checker: _Checker,
     knowledge: NlpKnowledge,
@@ -847,14 +863,7 @@ def _check_real_words(
     checks that the speller leaves each of them alone.)"""
     if not knowledge.real_word_errors:
         return
-    own = [entry for entry in knowledge.danger_words if entry.language == knowledge.language]
-    words = phrase_words(all_phrases(knowledge.targets), knowledge.macros)
-    words |= phrase_words(all_phrases(knowledge.context), knowledge.macros)
-    words |= phrase_words(all_phrases(knowledge.measures), knowledge.macros)
-    words |= phrase_words(all_phrases(own), knowledge.macros)
-    words |= phrase_words([phrase for entry in own for phrase in entry.ignore_in], knowledge.macros)
-    for macro in knowledge.macros.values():
-        words |= phrase_words([macro], {})
+    words = set(phrase_vocabulary(knowledge))
     words |= knowledge.english_words | knowledge.everyday_words | stop_words | knowledge.not_typos
     known = {fold(word.lower()) for word in words}
     for entry in knowledge.real_word_errors:

@@ -191,18 +191,10 @@ def reader_vocabulary(language: str) -> frozenset[str]:
     The words of its lexicon, context rules, measures and macros, the danger words of its
     language, its everyday word list and spaCy's stop words of the language.
     """
-    from backpath.nlp._knowledge import all_phrases, load_nlp_knowledge
-    from backpath.nlp._patterns import phrase_words
+    from backpath.nlp._knowledge import load_nlp_knowledge, phrase_vocabulary
 
     knowledge = load_nlp_knowledge(language)
-    words = phrase_words(all_phrases(knowledge.targets), knowledge.macros)
-    words |= phrase_words(all_phrases(knowledge.context), knowledge.macros)
-    words |= phrase_words(all_phrases(knowledge.measures), knowledge.macros)
-    own = [entry for entry in knowledge.danger_words if entry.language == language]
-    words |= phrase_words(all_phrases(own), knowledge.macros)
-    words |= phrase_words([phrase for entry in own for phrase in entry.ignore_in], knowledge.macros)
-    for macro in knowledge.macros.values():
-        words |= phrase_words([macro], {})
+    words = set(phrase_vocabulary(knowledge))
     words |= knowledge.english_words if language == "en" else knowledge.everyday_words
     words |= _stop_words(language)
     if language == "en":
