@@ -109,6 +109,7 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "head_injury",
         "gca_signs",
         "hot_swollen_joint",
+        "heavy_bleeding",
     ],
 )
 def test_red_flag_has_rule_case_and_hazard(kb: KnowledgeBase, code: str) -> None:
