@@ -47,7 +47,7 @@ def test_reading_stays_backward_compatible() -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("there was blood on the toilet paper when I wiped", ("blood",)),
+        ("there was blood on the sheets this morning", ("blood",)),
         ("I'm bleeding from my ear", ("bleeding",)),
         ("my mum collapsed and I hurt my back catching her", ("collapsed",)),
         ("I had a fit last night", ("had a fit",)),
@@ -126,7 +126,7 @@ def test_explained_denied_or_harmless_uses_are_not_reported(text: str) -> None:
 
 def test_explanation_must_be_in_the_same_sentence() -> None:
     """A finding in another sentence does not explain a danger word."""
-    reading = read_narrative("There was blood on the tissue. No blood in my pee though.")
+    reading = read_narrative("There was blood on the sheets. No blood in my pee though.")
     assert reading.unresolved_danger_words == ("blood",)
 
 
@@ -141,7 +141,7 @@ def test_someone_elses_finding_does_not_explain_a_danger_word() -> None:
 
 def test_each_word_is_reported_once_and_the_longest_phrase_speaks() -> None:
     """Repeated words are reported once; overlapping phrases by the longest one."""
-    reading = read_narrative("blood on the tissue, blood on the towel. Me quiero morir.")
+    reading = read_narrative("blood on the sheets, blood on the towel. Me quiero morir.")
     assert reading.unresolved_danger_words == ("blood", "me quiero morir")
     assert reading.problems.count(DANGER_WORDS_PROBLEM) == 1
 

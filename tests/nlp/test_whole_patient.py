@@ -332,7 +332,7 @@ FALSE_HITS = [
     ("anticoagulant", "I'm on a blood thinner, just aspirin"),
     ("anticoagulant", "I take aspirin"),
     ("loin_pain", "the pain is on the left side of my back"),
-    ("loin_pain", "pain in my right side"),
+    ("loin_pain", "pain in my right side of my leg"),
     ("tearing_pain", "I keep tearing up when I think about it"),
     ("tearing_pain", "I tore a muscle in my back"),
     ("thirst_polyuria", "I'm drinking lots of water"),

@@ -39,7 +39,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast, overload
 
-from medspacy.common.util import prune_overlapping_matches
 from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, LOWER, NORM
 from spacy.language import Language
 from spacy.matcher.levenshtein import levenshtein_compare
@@ -114,10 +113,14 @@ class FastSpan:
         for some characters is made once, so a span keeps the one it found.)"""
         slot = self._slot
         if slot is None:
-            key = (self.start_char, self.end_char)
-            slot = self.doc.underscores.get(key)
+            doc = self.doc
+            if self.start < self.end:
+                key = (doc.starts[self.start], doc.ends[self.end - 1])
+            else:
+                key = (self.start_char, self.end_char)
+            slot = doc.underscores.get(key)
             if slot is None:
-                slot = self.doc.underscores[key] = _Underscore()
+                slot = doc.underscores[key] = _Underscore()
             self._slot = slot
         return slot
 
@@ -331,6 +334,24 @@ def _fixed(tests: tuple[_Test, ...]) -> tuple[frozenset[str], ...] | None:
     return tuple(out)
 
 
+def _head(tests: tuple[_Test, ...]) -> tuple[tuple[frozenset[str], bool], ...]:
+    """The leading tests of a pattern that take exactly one token and test its norm
+    against a word or word choice (``_Pattern.head``)."""
+    out: list[tuple[frozenset[str], bool]] = []
+    for kind, argument, low, high in tests:
+        if low != 1 or high != 1:
+            break
+        if kind == "eq":
+            out.append((frozenset((argument,)), True))
+        elif kind == "in":
+            out.append((frozenset(argument), True))
+        elif kind == "not_in":
+            out.append((frozenset(argument), False))
+        else:
+            break
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class _Pattern:
     """One Matcher pattern under its match key, with its gate: its rarest required word
@@ -353,6 +374,10 @@ class _Pattern:
     # Every word it can start with is its trigger: each start is a trigger position, so no
     # start needs checking for a trigger in reach.
     starts_on_trigger: bool = False
+    # The leading tests that take exactly one token and test its norm against a word
+    # choice, as (choice, whether the norm must be in it): checked one token each before
+    # the general search, which starts after them (``_head``).
+    head: tuple[tuple[frozenset[str], bool], ...] = ()
 
     def ends(self, tokens: _Tokens, start: int) -> set[int] | tuple[int, ...]:
         """Every end of a match of this pattern that starts at token ``start`` (all of
@@ -369,10 +394,19 @@ class _Pattern:
                 if norms[start + offset] not in choice:
                     return ()
             return (end,)
-        found: set[int] = set()
+        # The leading one-token word tests: a match takes each once, in turn.
+        index = start
+        for choice, wanted in self.head:
+            if index >= length or (norms[index] in choice) is not wanted:
+                return ()
+            index += 1
         tests = self.tests
         count = len(tests)
-        stack = [(0, start)]
+        step = len(self.head)
+        if step == count:
+            return (index,)
+        found: set[int] = set()
+        stack = [(step, index)]
         seen: set[tuple[int, int]] = set()
         while stack:
             state = stack.pop()
@@ -415,14 +449,23 @@ class _TokenMatcher:
 
         full = gated.full
         self.patterns: list[_Pattern] = []
-        # trigger norm -> (bits of the pattern's other required choices, patterns)
-        self._by_norm: dict[str, tuple[tuple[int, tuple[_Pattern, ...]], ...]] = {}
-        by_norm: dict[str, dict[int, list[_Pattern]]] = {}
+        # trigger norm -> (the bit of the rarest other required choice of the patterns
+        # (0: none), (their bits, patterns) ...): a bucket is read only when its bit is met
+        self._by_norm: dict[
+            str, tuple[tuple[int, tuple[tuple[int, tuple[_Pattern, ...]], ...]], ...]
+        ] = {}
+        by_norm: dict[str, dict[tuple[int, int], list[_Pattern]]] = {}
         self._always: list[_Pattern] = []
+        # the patterns without a required word whose first token is not a regular
+        # expression or a fuzzy word (those are tried only where a word passes it)
+        self._always_plain: list[_Pattern] = []
         # patterns whose first token is a regular expression or a fuzzy word, and the
         # positions of those each norm passes
         self._special: dict[int, _Pattern] = {}
         self._memo: dict[str, tuple[int, ...]] = {}
+        # those whose first token is a regular expression on the text (not the norm)
+        self._text_special: list[_Pattern] = []
+        self._text_memo: dict[str, tuple[int, ...]] = {}
         self._choices: list[frozenset[str]] = []
         self._choice_ids: dict[frozenset[str], int] = {}
         self._norm_masks: dict[str, int] = {}
@@ -450,12 +493,22 @@ class _TokenMatcher:
                 ]
                 if not required:
                     compiled = _Pattern(
-                        key, tests, position, True, frozenset(), (), _UNBOUNDED, first, _fixed(tests)
+                        key,
+                        tests,
+                        position,
+                        True,
+                        frozenset(),
+                        (),
+                        _UNBOUNDED,
+                        first,
+                        _fixed(tests),
+                        head=_head(tests),
                     )
                     self._always.append(compiled)
                     self.patterns.append(compiled)
-                    if first is None and tests[0][2] >= 1 and tests[0][0] in ("norm_re", "fuzzy"):
-                        self._special[position] = compiled
+                    self._add_special(compiled)
+                    if position not in self._special:
+                        self._always_plain.append(compiled)
                     continue
                 index, trigger = min(
                     required,
@@ -475,21 +528,45 @@ class _TokenMatcher:
                     first,
                     _fixed(tests),
                     first is not None and first <= trigger,
+                    _head(tests),
                 )
                 self.patterns.append(compiled)
-                if first is None and tests[0][2] >= 1 and tests[0][0] in ("norm_re", "fuzzy"):
-                    self._special[position] = compiled
+                self._add_special(compiled)
                 needed = 0
                 for choice_id in compiled.others:
                     needed |= 1 << choice_id
+                # The bit of its rarest other required choice, by the trigger's measure.
+                rarest = min(
+                    compiled.others,
+                    key=lambda choice_id: (
+                        len(self._choices[choice_id] & common),
+                        sum(uses.get(norm, 0) for norm in self._choices[choice_id]),
+                        choice_id,
+                    ),
+                    default=None,
+                )
+                bit = 0 if rarest is None else 1 << rarest
                 for norm in trigger:
-                    by_norm.setdefault(norm, {}).setdefault(needed, []).append(compiled)
-        # Per trigger norm, its patterns grouped by the other choices they need: one test
-        # of the piece's choices per group.
-        self._by_norm = {
-            norm: tuple((needed, tuple(group)) for needed, group in groups.items())
-            for norm, groups in by_norm.items()
-        }
+                    by_norm.setdefault(norm, {}).setdefault((bit, needed), []).append(compiled)
+        # Per trigger norm, its patterns grouped by the other choices they need (one test
+        # of the piece's choices per group), and the groups by the rarest of those
+        # choices (one test of that choice per bucket: most are not in a piece).
+        self._by_norm = {}
+        for norm, groups in by_norm.items():
+            buckets: dict[int, list[tuple[int, tuple[_Pattern, ...]]]] = {}
+            for (bit, needed), group in groups.items():
+                buckets.setdefault(bit, []).append((needed, tuple(group)))
+            self._by_norm[norm] = tuple((bit, tuple(bucket)) for bit, bucket in buckets.items())
+
+    def _add_special(self, pattern: _Pattern) -> None:
+        """Note a pattern whose first token (taken at least once) is a regular expression
+        or a fuzzy word: its starts are found by ``_special_starts``, each word tested once
+        per process."""
+        head = pattern.tests[0]
+        if pattern.first is None and head[2] >= 1 and head[0] in ("norm_re", "fuzzy", "text_re"):
+            self._special[pattern.position] = pattern
+            if head[0] == "text_re":
+                self._text_special.append(pattern)
 
     def _choice(self, choice: frozenset[str]) -> int:
         """The id of a required word choice (equal choices share one id); each of its
@@ -513,39 +590,56 @@ class _TokenMatcher:
         for norm in masks.keys() & present:
             met |= masks[norm]
         by_norm = self._by_norm
+        # The patterns whose trigger is present and whose other required choices are met
+        # (a pattern under several trigger norms is kept once).
         picked: dict[int, _Pattern] = {}
         for norm in by_norm.keys() & present:
-            for needed, patterns in by_norm[norm]:
-                if needed & met == needed:
-                    for pattern in patterns:
-                        picked[pattern.position] = pattern
+            for bit, groups in by_norm[norm]:
+                if bit & met != bit:
+                    continue
+                for needed, patterns in groups:
+                    if needed & met == needed:
+                        for pattern in patterns:
+                            picked[pattern.position] = pattern
         chosen = list(picked.values())
-        chosen.extend(self._always)
+        chosen.extend(self._always_plain)
         found: list[tuple[int, int, int, int, int]] = []
         numbers: list[int] | None = None
         special: dict[int, list[int]] | None = None
+        if self._special:
+            # The patterns whose first token is a regular expression or a fuzzy word: those
+            # without a required word are tried where a word passes it, and only there.
+            special = self._special_starts(tokens)
+            for position in special:
+                pattern = self._special[position]
+                if pattern.always:
+                    chosen.append(pattern)
+        specials = self._special
         for pattern in chosen:
             first = pattern.first
-            head = pattern.tests[0]
             starts: Any
             if first is not None:
                 # A match starts on one of the words its first token can be.
                 starts = [i for norm in first.intersection(present) for i in where[norm]]
-            elif head[2] >= 1 and head[0] == "like_num":
-                if numbers is None:
-                    numbers = [i for i, number in enumerate(tokens.like_num) if number]
-                starts = numbers
-            elif pattern.position in self._special:
-                if special is None:
-                    special = self._special_starts(present, where)
-                starts = special.get(pattern.position, ())
-            elif pattern.always:
-                starts = [i for i in range(length) if _passes(head, tokens, i)]
             else:
-                starts = set()
-                for norm in pattern.trigger.intersection(present):
-                    for index in where[norm]:
-                        starts.update(range(max(0, index - pattern.before), index + 1))
+                head = pattern.tests[0]
+                if head[2] >= 1 and head[0] == "like_num":
+                    if numbers is None:
+                        numbers = [i for i, number in enumerate(tokens.like_num) if number]
+                    starts = numbers
+                elif pattern.position in specials:
+                    if special is None:
+                        special = self._special_starts(tokens)
+                    starts = special.get(pattern.position, ())
+                elif pattern.always:
+                    starts = [i for i in range(length) if _passes(head, tokens, i)]
+                else:
+                    starts = set()
+                    for norm in pattern.trigger.intersection(present):
+                        for index in where[norm]:
+                            starts.update(range(max(0, index - pattern.before), index + 1))
+            if not starts:
+                continue
             if not (pattern.always or pattern.starts_on_trigger or isinstance(starts, set)):
                 # A match holds its rarest required word (``trigger``) at most ``before``
                 # tokens after its start: a start with none in reach cannot match.
@@ -553,34 +647,52 @@ class _TokenMatcher:
                 reach = [i for norm in pattern.trigger.intersection(present) for i in where[norm]]
                 starts = [s for s in starts if any(s <= i <= s + before for i in reach)]
             group = 0 if pattern.always else 1
+            position = pattern.position
+            key = pattern.key
+            ends = pattern.ends
             for start in starts:
-                for end in pattern.ends(tokens, start):
-                    found.append((end, group, pattern.position, start, pattern.key))
+                for end in ends(tokens, start):
+                    found.append((end, group, position, start, key))
         # The gated matcher's order: by end token, then the patterns that read the whole
         # text, then the full matcher's order of patterns.
         found.sort()
         return [(key, start, end) for end, _group, _position, start, key in found]
 
-    def _special_starts(
-        self, present: frozenset[str], where: dict[str, list[int]]
-    ) -> dict[int, list[int]]:
+    def _special_starts(self, tokens: _Tokens) -> dict[int, list[int]]:
         """Where the patterns whose first token is a regular expression or a fuzzy word
-        can start: each norm is tested once per process (``_memo``)."""
+        can start: each norm (each text, for an expression on the text) is tested once
+        per process (``_memo``, ``_text_memo``)."""
         out: dict[int, list[int]] = {}
         memo = self._memo
-        for norm in present:
+        where = tokens.where
+        for norm in tokens.present:
             passing = memo.get(norm)
             if passing is None:
                 one = _Tokens([norm], [norm], [False])
                 passing = tuple(
                     pattern.position
                     for pattern in self._special.values()
-                    if _passes(pattern.tests[0], one, 0)
+                    if pattern.tests[0][0] != "text_re" and _passes(pattern.tests[0], one, 0)
                 )
                 if len(memo) < 100_000:
                     memo[norm] = passing
             for position in passing:
                 out.setdefault(position, []).extend(where[norm])
+        if self._text_special:
+            text_memo = self._text_memo
+            for index, text in enumerate(tokens.texts):
+                passing = text_memo.get(text)
+                if passing is None:
+                    one = _Tokens([text], [text], [False])
+                    passing = tuple(
+                        pattern.position
+                        for pattern in self._text_special
+                        if _passes(pattern.tests[0], one, 0)
+                    )
+                    if len(text_memo) < 100_000:
+                        text_memo[text] = passing
+                for position in passing:
+                    out.setdefault(position, []).append(index)
         return out
 
 
@@ -601,8 +713,49 @@ class _Component:
         matches = self.tokens(tokens) if self.tokens is not None else []
         matches += self.phrases(doc)
         if self.prune:
-            matches = prune_overlapping_matches(matches)
+            matches = _prune_overlapping(matches)
         return matches
+
+
+def _match_order(match: tuple[int, int, int]) -> tuple[int, int]:
+    return match[1], match[2]
+
+
+def _prune_overlapping(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """``medspacy.common.util.prune_overlapping_matches`` (strategy "longest"), step for
+    step without its recursion and per-pair calls: the matches in (start, end) order; of
+    two neighbours that overlap (one starts or ends inside the other, as medspaCy's
+    ``overlaps`` tests) the longer is kept, the first on a tie, and the match after them is
+    taken next without a test; repeated until a pass drops nothing."""
+    while matches:
+        count = len(matches)
+        unpruned = sorted(matches, key=_match_order)
+        pruned: list[tuple[int, int, int]] = []
+        current = unpruned[0]
+        index = 1
+        while True:
+            if index >= count:
+                pruned.append(current)
+                break
+            following = unpruned[index]
+            index += 1
+            start, end = current[1], current[2]
+            if start <= following[1] < end or start < following[2] <= end:
+                if following[2] - following[1] > end - start:
+                    pruned.append(following)
+                else:
+                    pruned.append(current)
+                if index >= count:
+                    break
+                current = unpruned[index]
+                index += 1
+            else:
+                pruned.append(current)
+                current = following
+        if len(pruned) == count:
+            return pruned
+        matches = pruned
+    return matches
 
 
 def _component(nlp: Language, name: str) -> _Component:
@@ -671,13 +824,19 @@ class FastReader:
         lowers = [known[key] for key in lower_keys]
         ends = [start + length for start, length in zip(starts, lengths, strict=True)]
         texts = [text[start:end] for start, end in zip(starts, ends, strict=True)]
-        like_num = [bool(number) for number in numbers]
-        tokens = [
-            FastToken(i, word, norm, lower, bool(a), bool(p), bool(s))
-            for i, (word, norm, lower, a, p, s) in enumerate(
-                zip(texts, norms, lowers, alpha, punct, space, strict=True)
+        like_num = list(map(bool, numbers))
+        tokens = list(
+            map(
+                FastToken,
+                range(len(texts)),
+                texts,
+                norms,
+                lowers,
+                map(bool, alpha),
+                map(bool, punct),
+                map(bool, space),
             )
-        ]
+        )
         fast = FastDoc(text, tokens, starts, ends, self._sentence_starts(tokens))
         view = _Tokens(norms, texts, like_num)
         targets = self._spans(fast, self.targets, doc, view)
@@ -838,17 +997,16 @@ class _Graph:
                     terminates or category in second.terminated_by or category == other_category
                 ):
                     second.limit_scope(first)
-        if prune and targets:
-            # ``_overlaps(target, modifier)`` inlined: the modifier starts or ends inside
-            # a target.
-            spans = [(target.start, target.end) for target in targets]
+        if prune and targets and modifiers:
+            # ``_overlaps(target, modifier)``: the modifier starts or ends inside a target,
+            # that is its first or its last token is one a target covers.
+            covered: set[int] = set()
+            for target in targets:
+                covered.update(range(target.start, target.end))
             modifiers[:] = [
                 modifier
                 for modifier in modifiers
-                if not any(
-                    start <= modifier._start < end or start < modifier._end <= end
-                    for start, end in spans
-                )
+                if modifier._start not in covered and modifier._end - 1 not in covered
             ]
         modified: list[list[FastSpan]] = [[] for _ in modifiers]
         # ``modifies`` of each pair, inlined: not on the modifier's own words, not a

@@ -261,9 +261,11 @@ def _target_mentions(
     sentences = _sentence_index(doc)
     for span in doc.spans[TARGET_GROUP]:
         entry = entries[span.label_]
-        certainty = _certainty((modifier.category for modifier in span._.modifiers), written_for)
+        categories = [modifier.category for modifier in span._.modifiers]
+        # (Most phrases have no modifier: affirmed, as ``_certainty`` of nothing.)
+        certainty = _certainty(categories, written_for) if categories else "affirmed"
         sentence = sentences[span.start]
-        remote = any(modifier.category == "HISTORICAL" for modifier in span._.modifiers)
+        remote = "HISTORICAL" in categories
         recent = (
             _recent_days(doc, span, today, knowledge.language) if certainty == "recent" else None
         )

@@ -8,6 +8,7 @@ otherwise it is reported as relative (``Duration.days is None``) and nothing is 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -49,13 +50,40 @@ _RELATIVE_FIXED = {
 }  # fmt: skip
 _NUMBER_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+")
 _CLINICAL_DAYS = re.compile(r"\b(\d{1,3})/(7|52|12)\b")
+# The expressions below are compiled once here: the ``re`` module's own cache holds 512
+# expressions, and a process that reads narratives uses more, so an expression written
+# inline can be compiled again at every call.
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_NOT_NUMBER_CHARS = re.compile(r"[^a-z0-9.,]+")
+_UNIT_WORDS = [(re.compile(rf"\b{unit}s?\b"), days) for unit, days in _UNIT_DAYS.items()]
+_WEEKDAY_WORDS = [(re.compile(rf"\b{name}\b"), index) for index, name in enumerate(_WEEKDAYS)]
+_WEEKDAY_SHORT_WORDS = [
+    (re.compile(rf"\b{short}\b"), index) for short, index in _WEEKDAY_SHORT.items()
+]
+_MONTH_WORDS = [(re.compile(rf"\b{name}\b"), index) for index, name in enumerate(_MONTHS)]
+_WEEKEND = re.compile(r"\bweekend\b")
+_MAY_BE = re.compile(r"\bmay\s+(be|have)\b")
+_DAY_OF_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b")
+_CHRISTMAS = re.compile(r"\b(christmas|xmas)\b")
+_NEW_YEAR = re.compile(r"\bnew year\b")
+_RELATIVE_FIXED_WORDS = [
+    (re.compile(rf"\b{phrase}\b"), days) for phrase, days in _RELATIVE_FIXED.items()
+]
+_COUNTED = re.compile(r"\d|\b(a|an|few|couple)\b.*\b(day|week|month|year)")
+_FEW = re.compile(r"\b(few|several)\b")
+_COUPLE = re.compile(r"\bcouple\b")
+_HALF = re.compile(r"\bhalf an?\b")
+_AND_A_HALF = re.compile(r"\band a half\b")
+_SLASH_SCORE = re.compile(r"(\d{1,2})(?:[.,]5)?\s*/\s*10\b")
+_OUT_OF_TEN = re.compile(r"out of (10|ten)")
+_DIGITS = re.compile(r"(\d{1,3})")
 
 
 def words_to_number(words: list[str]) -> float | None:
     """Read the first number in a list of words: "52", "sixty seven", "sixty-seven", "a few"."""
     total: float | None = None
     for word in words:
-        if re.fullmatch(r"\d+(?:[.,]\d+)?", word):
+        if _NUMBER.fullmatch(word):
             if total is not None:
                 return total
             return float(word.replace(",", "."))
@@ -73,12 +101,12 @@ def words_to_number(words: list[str]) -> float | None:
 
 def numbers_in(text: str) -> list[float]:
     """Every number written in ``text``, in order ("3 or 4 weeks" -> [3, 4])."""
-    words = [w for w in re.split(r"[^a-z0-9.,]+", text) if w]
+    words = [w for w in _NOT_NUMBER_CHARS.split(text) if w]
     found: list[float] = []
     i = 0
     while i < len(words):
         word = words[i].strip(".,")
-        if re.fullmatch(r"\d+(?:[.,]\d+)?", word):
+        if _NUMBER.fullmatch(word):
             found.append(float(word.replace(",", ".")))
         elif word in _TENS:
             value = float(_TENS[word])
@@ -106,8 +134,8 @@ class Duration:
 
 
 def _unit_days(text: str) -> int | None:
-    for unit, days in _UNIT_DAYS.items():
-        if re.search(rf"\b{unit}s?\b", text):
+    for unit, days in _UNIT_WORDS:
+        if unit.search(text):
             return days
     return None
 
@@ -115,23 +143,21 @@ def _unit_days(text: str) -> int | None:
 def _calendar_days(text: str, today: dt.date | None) -> tuple[int | None, bool]:
     """Days since a weekday, month, "the weekend" or "the 3rd"; (None, True) without today."""
     weekday = None
-    for index, name in enumerate(_WEEKDAYS):
-        if re.search(rf"\b{name}\b", text):
+    for name, index in _WEEKDAY_WORDS:
+        if name.search(text):
             weekday = index
-    for short, index in _WEEKDAY_SHORT.items():
-        if re.search(rf"\b{short}\b", text):
+    for short, index in _WEEKDAY_SHORT_WORDS:
+        if short.search(text):
             weekday = index
-    if re.search(r"\bweekend\b", text):
+    if _WEEKEND.search(text):
         weekday = 5
     month = None
-    for index, name in enumerate(_MONTHS):
-        if re.search(rf"\b{name}\b", text) and not (
-            name == "may" and re.search(r"\bmay\s+(be|have)\b", text)
-        ):
+    for name, index in _MONTH_WORDS:
+        if name.search(text) and not (_MONTHS[index] == "may" and _MAY_BE.search(text)):
             month = index + 1
-    day_of_month = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)\b", text)
-    christmas = re.search(r"\b(christmas|xmas)\b", text)
-    new_year = re.search(r"\bnew year\b", text)
+    day_of_month = _DAY_OF_MONTH.search(text)
+    christmas = _CHRISTMAS.search(text)
+    new_year = _NEW_YEAR.search(text)
     if (
         weekday is None
         and month is None
@@ -177,8 +203,17 @@ def parse_duration(text: str, today: dt.date | None = None) -> Duration | None:
     """Days that ``text`` ("for 3 weeks", "since yesterday", "2/52") says have passed.
 
     Ranges keep both ends ("3-4 weeks" -> low 21, high 28); the caller picks the end that
-    is safer for the code it fills. Returns None when no duration can be read.
+    is safer for the code it fills. Returns None when no duration can be read. (The same
+    few phrases - "yesterday", "for 2 weeks" - come back all the time: each is read once
+    per day given, ``_parse_duration``.)
     """
+    return _parse_duration(text, today)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_duration(text: str, today: dt.date | None) -> Duration | None:
+    """``parse_duration``, cached (a ``Duration`` is frozen, so a reading cannot change
+    the one another reading gets)."""
     # A count typed against its unit ("3days", "10yrs") is read as "3 days", "10 yrs".
     text = _GLUED_UNIT.sub(r"\1 \2", text.lower())
     clinical = _CLINICAL_DAYS.search(text)
@@ -186,10 +221,8 @@ def parse_duration(text: str, today: dt.date | None = None) -> Duration | None:
         count = int(clinical.group(1))
         per = {"7": 1, "52": 7, "12": 30}[clinical.group(2)]
         return Duration(count * per, count * per, count * per)
-    for phrase, fixed_days in _RELATIVE_FIXED.items():
-        if re.search(rf"\b{phrase}\b", text) and not re.search(
-            r"\d|\b(a|an|few|couple)\b.*\b(day|week|month|year)", text
-        ):
+    for phrase, fixed_days in _RELATIVE_FIXED_WORDS:
+        if phrase.search(text) and not _COUNTED.search(text):
             return Duration(fixed_days, fixed_days, fixed_days)
     unit = _unit_days(text)
     if unit is None:
@@ -199,16 +232,16 @@ def parse_duration(text: str, today: dt.date | None = None) -> Duration | None:
         return Duration(days, days, days, relative=True)
     values = numbers_in(text)
     if not values:
-        if re.search(r"\b(few|several)\b", text):
+        if _FEW.search(text):
             values = [3.0]
-        elif re.search(r"\bcouple\b", text):
+        elif _COUPLE.search(text):
             values = [2.0]
-        elif re.search(r"\bhalf an?\b", text):
+        elif _HALF.search(text):
             values = [0.5]
         else:
             # "a week", "an hour", "the past month": one unit.
             values = [1.0]
-    if re.search(r"\band a half\b", text):
+    if _AND_A_HALF.search(text):
         values = [v + 0.5 for v in values]
     low = int(min(values) * unit)
     high = int(max(values) * unit)
@@ -218,10 +251,8 @@ def parse_duration(text: str, today: dt.date | None = None) -> Duration | None:
 def parse_pain_score(text: str) -> int | None:
     """A 0-10 pain score ("8/10", "eight out of ten", "7 or 8 out of 10" -> 8)."""
     text = text.lower()
-    slash = re.findall(r"(\d{1,2})(?:[.,]5)?\s*/\s*10\b", text)
-    values = (
-        [float(v) for v in slash] if slash else numbers_in(re.sub(r"out of (10|ten)", "", text))
-    )
+    slash = _SLASH_SCORE.findall(text)
+    values = [float(v) for v in slash] if slash else numbers_in(_OUT_OF_TEN.sub("", text))
     values = [v for v in values if 0 <= v <= 10]
     if not values:
         return None
@@ -231,7 +262,7 @@ def parse_pain_score(text: str) -> int | None:
 def parse_age(text: str) -> int | None:
     """An age in years ("I'm 52", "sixty seven years old", "52yo"), or None if implausible."""
     text = text.lower()
-    digits = re.search(r"(\d{1,3})", text)
+    digits = _DIGITS.search(text)
     if digits:
         value: float | None = float(digits.group(1))
     else:
