@@ -63,7 +63,10 @@ def finish_intake(page: Page, answers: Mapping[str, Any], narrative: str = "") -
         elif on_narrative_page(page):
             if narrative:
                 page.locator("textarea[name=narrative]").fill(narrative)
-            page.locator('button[name="nav"][value="finish"]').click()
+            # A fresh server builds the narrative readers in the background at start
+            # (about a minute for English and Spanish on a busy CI machine); the first
+            # narrative waits for that build, so this click may wait longer than usual.
+            page.locator('button[name="nav"][value="finish"]').click(timeout=240_000)
             return
         else:
             answer_page(page, answers)
