@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 
 from backpath.kb import load_knowledge
+from tests.nlp._eval import load_eval
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_eval() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nlp_eval", ROOT / "benchmarks" / "nlp_eval.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["nlp_eval"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-nlp_eval = _load_eval()
+nlp_eval = load_eval()
 # Issue 11 phenomena (English): each file has a dev part and a held-out part.
 PHENOMENA = ("typos_slang", "hedges", "pasted")
 

@@ -27,12 +27,7 @@ FINDINGS = ROOT / "src" / "backpath" / "knowledge" / "findings.yaml"
 
 # Corpus narratives whose red flag the reader still misses, with the reason (not the
 # lexicon): the test fails when one of them starts to pass, so the entry is removed.
-KNOWN_GAPS = {
-    # "... y ahora tiene fiebre" ends the scope of "mi hermano", and "mi" then counts as
-    # the writer's own word, so the brother's drug use is read as someone else's
-    # (es/context.yaml, change proposed in the v8 report).
-    ("v8-es-222", "iv_drug_use"),
-}
+KNOWN_GAPS: set[tuple[str, str]] = set()
 
 
 # Red flags read beyond the labels, each an over-reading (never an under-reading) of an

@@ -7,32 +7,12 @@ held-out B (scored once, then fixed: spent). First-run scores are in docs/nlp-sp
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
 from backpath.kb import load_knowledge
+from tests.nlp._eval import load_eval
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_eval() -> ModuleType:
-    existing = sys.modules.get("nlp_eval")
-    if existing is not None:
-        return existing
-    spec = importlib.util.spec_from_file_location("nlp_eval", ROOT / "benchmarks" / "nlp_eval.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["nlp_eval"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-nlp_eval = _load_eval()
+nlp_eval = load_eval()
 
 
 def test_the_spanish_corpus_is_large_varied_and_well_formed() -> None:
