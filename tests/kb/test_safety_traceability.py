@@ -110,6 +110,7 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "gca_signs",
         "hot_swollen_joint",
         "heavy_bleeding",
+        "cannot_keep_fluids_down",
     ],
 )
 def test_red_flag_has_rule_case_and_hazard(kb: KnowledgeBase, code: str) -> None:
