@@ -69,7 +69,13 @@ from backpath.nlp._pipeline import (
     TARGET_GROUP,
     get_pipeline,
 )
-from backpath.nlp._spelling import SPANISH_ONE_LETTER_WORDS, SPANISH_SOUND_ALIKE, Speller
+from backpath.nlp._spelling import (
+    SPANISH_ONE_LETTER_WORDS,
+    SPANISH_SOUND_ALIKE,
+    Speller,
+    reader_phrases,
+    stop_words,
+)
 from backpath.nlp._values import parse_age, parse_duration, parse_measured, parse_pain_score
 from backpath.vocabulary import FindingValue
 
@@ -800,7 +806,16 @@ def get_speller(language: str = "en") -> Speller:
         if set(entry.codes) & spelled and not entry.blocker and not entry.only_when_negated
     ]
     targets = phrase_words(all_phrases(red_flag_entries), knowledge.macros)
-    return Speller(known, targets, knowledge.corrections)
+    # The words of the language: a word known only from the lexicon may be a misspelling
+    # a phrase lists ("swolen"), read as the word meant where that keeps every reading.
+    dictionary = knowledge.english_words | STOP_WORDS | contractions | knowledge.not_typos
+    return Speller(
+        known,
+        targets,
+        knowledge.corrections,
+        dictionary=dictionary,
+        phrases=reader_phrases(knowledge),
+    )
 
 
 def _spanish_speller(language: str) -> Speller:
@@ -817,6 +832,9 @@ def _spanish_speller(language: str) -> Speller:
     ]
     targets = {fold(word) for word in phrase_words(all_phrases(red_flag_entries), knowledge.macros)}
     corrections = {fold(written): fold(meant) for written, meant in knowledge.corrections.items()}
+    # The words of the language (see ``get_speller``): everyday words, stop words, not_typos.
+    dictionary = {fold(word.lower()) for word in knowledge.everyday_words | knowledge.not_typos}
+    dictionary |= {fold(word) for word in stop_words(language)}
     return Speller(
         known,
         targets,
@@ -825,6 +843,8 @@ def _spanish_speller(language: str) -> Speller:
         sound_alike=SPANISH_SOUND_ALIKE,
         silent_h=True,
         one_letter_words=SPANISH_ONE_LETTER_WORDS,
+        dictionary=dictionary,
+        phrases=reader_phrases(knowledge, fold),
     )
 
 

@@ -7,7 +7,9 @@ unknown word is then
 
 1. looked up in ``spelling.yaml`` ``corrections`` (written by hand, any length:
    "cnat" -> "can't", "wen" -> "when", "bak" -> "back"), or read with its dropped g
-   ("killin" -> "killing") when that is a known word;
+   ("killin" -> "killing") when that is a known word, or with one letter of a doubled
+   pair typed once when that makes exactly one known word ("chesst" -> "chest",
+   "shivvers" -> "shivers", "legg" -> "leg");
 2. otherwise, when it has 5 or more letters, matched with rapidfuzz against the words of
    the red-flag phrases (the lexicon entries whose codes are red flags), with guards:
 
@@ -27,6 +29,35 @@ unknown word is then
    so a drug or a name the reader does not know is never cut into pieces.
 
 Everything else is left as written: short words are matched exactly.
+
+**Misspellings the lexicon lists.** A phrase sometimes lists a misspelling beside the word
+it means, so that one phrase catches it: "(swollen|swolen|puffy)", "(vomit|vommit)". Such
+a word is in the lexicon, so it is "known"; but it is not a word of the language (the
+speller's ``dictionary``: English ``language.yaml`` words, spaCy's stop words and
+contractions, ``not_typos``; Spanish: the everyday words, stop words and ``not_typos``),
+and if it were left alone every *other* phrase that uses the correct word would miss it:
+"my calf is swolen" must read as a swollen calf (a deep vein thrombosis sign), "feaver and
+shivers" as a fever. A word known only from the lexicon is read as
+
+1. its ``corrections`` entry, when it has one ("feaver" -> "fever", "numbnes" ->
+   "numbness"); else
+2. the one red-flag word it is a typo of, by the fuzzy rules above but with one slip
+   only, not in the last two letters (or its dropped g: "tinglin" -> "tingling"); not when the
+   two differ only by an ending ("stone" / "stones", "cried" / "cries", "sciatic" /
+   "sciatica": word forms, not typos); when each is the other's nearest word, the one
+   the phrases use more often is the word meant (as often: no direction);
+
+and only when the correction **keeps the original reading**: every phrase that lists the
+word lists it as an option of a choice that also has the corrected word in its place
+("(swollen|swolen)"). A phrase that writes the misspelling on its own, or only beside
+other words, would stop matching, so such a word is left as written - unless a hand
+correction reads it as a word of the language ("bak" -> "back", "feal" -> "feel"): the
+phrases written for that word read it ("(bak|bck) pain" is then read by the "back pain"
+phrases; ``tests/nlp/test_spelling_v2.py`` checks such phrases read the same). Short real
+words that a phrase happens to use ("sum", "bum", "wee", "poo"; Spanish "echo", "echa")
+are never changed: the fuzzy match needs five letters, and real words that once had a
+hand correction are in ``not_typos``. An unknown word whose correction is such a listed
+misspelling is read on as the word it means ("feever" -> "feaver" -> "fever").
 
 Spanish (``get_speller("es")``, ``knowledge/nlp/es/spelling.yaml``) works the same way on
 words read without accents (``_spanish.fold_accents``: "orinár" is "orinar" before any
@@ -64,8 +95,9 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from backpath.nlp._knowledge import RealWordEntry
+from backpath.nlp._knowledge import NlpKnowledge, RealWordEntry, all_phrases
 from backpath.nlp._normalise import collapse_repeats, has_repeats
+from backpath.nlp._patterns import PhraseError, _split_items, expand_macros
 
 MIN_FUZZY_LETTERS = 5
 TWO_EDIT_LETTERS = 8
@@ -139,10 +171,18 @@ class Speller:
         sound_alike: frozenset[frozenset[str]] = frozenset(),
         silent_h: bool = False,
         one_letter_words: frozenset[str] = ENGLISH_ONE_LETTER_WORDS,
+        dictionary: Iterable[str] | None = None,
+        phrases: Iterable[str] = (),
     ) -> None:
         """``known``, ``targets`` and ``corrections`` are written as ``fold`` reads words
         (Spanish: without accents); ``sound_alike``, ``silent_h`` and ``one_letter_words``
-        are the language's extra slips and words (see the module notes)."""
+        are the language's extra slips and words (see the module notes).
+
+        ``dictionary``: the words of the language (a subset of ``known``); a known word
+        outside it is known only from the lexicon and may be a misspelling a phrase lists.
+        None: every known word is left alone. ``phrases``: every phrase the reader matches
+        (lexicon, context rules, measures, danger words; macros expanded, as ``fold``
+        reads words), to check that a correction keeps each phrase's reading."""
         self.known = frozenset(known)
         self._targets = frozenset(targets)
         self._one_letter = one_letter_words
@@ -157,9 +197,23 @@ class Speller:
         self._by_letter = by_letter
         self._cache: dict[str, str | None] = {}
         self._folded: dict[str, str] = {}
+        self._dictionary = None if dictionary is None else frozenset(dictionary)
+        self._listed: dict[str, list[_Listing | None]] = {}
+        if self._dictionary is not None:
+            suspects = {word for word in self.known - self._dictionary if word.isalpha()}
+            self._listed = _listings(phrases, suspects)
 
     def is_known(self, word: str) -> bool:
         return word in self.known
+
+    def lexicon_only(self, word: str) -> bool:
+        """``word`` is known from the lexicon but is not a word of the language."""
+        return (
+            self._dictionary is not None
+            and word in self.known
+            and word not in self._dictionary
+            and word.isalpha()
+        )
 
     def __call__(self, word: str) -> str | None:
         """The replacement of one lower-case word, or None to keep it as written."""
@@ -172,15 +226,76 @@ class Speller:
                 if len(self._folded) < 20_000:
                     self._folded[word] = folded
             word = folded
-        if word in self.known:
+        if word in self.known and not self.lexicon_only(word):
             return None
         cached = self._cache.get(word, "")
         if cached != "":
             return cached
-        result = self._correct(word)
+        if word in self.known:
+            result = self._listed_typo(word)
+        else:
+            result = self._correct(word)
+            if result is not None and self.lexicon_only(result):
+                # A slip towards a misspelling the lexicon lists ("feever" -> "feaver"):
+                # read as the word that one means ("fever").
+                result = self._listed_typo(result) or result
         if len(self._cache) < 20_000:
             self._cache[word] = result
         return result
+
+    def _listed_typo(self, word: str) -> str | None:
+        """The reading of a word known only from the lexicon (see the module notes): its
+        correction or the red-flag word it is a typo of, when that keeps every phrase's
+        reading; else None (left as written)."""
+        meant = self.corrections.get(word)
+        if meant is not None and meant != word:
+            # A hand-written correction to one word of the language ("feal" -> "feel",
+            # "bak" -> "back"): the phrases written for the correct word read it.
+            if self.keeps_reading(word, meant) or (
+                self._dictionary is not None and meant in self._dictionary
+            ):
+                return meant
+            return None
+        meant = self._typo_of(word)
+        if meant is None or not self.keeps_reading(word, meant):
+            return None
+        return meant
+
+    def _typo_of(self, word: str) -> str | None:
+        """The red-flag word a lexicon-only ``word`` is a typing slip of, if it is one."""
+        if not self._silent_h and word.endswith("in") and word + "g" in self.known:
+            return word + "g"  # "tinglin" -> "tingling"
+        meant = self.fuzzy(word)
+        if meant is None or _word_forms(word, meant):
+            return None
+        if OSA.distance(word, meant) != 1 or word[-2:] != meant[-2:]:
+            # One slip, and not in the last two letters, where word forms differ ("cried" /
+            # "cries", "crisis" / "crises", "hijas" / "hijos", "tosido" / "tosio"): a word
+            # the lexicon lists on purpose is only read as another on plain evidence of a
+            # typo (misspellings with a slip at the end are ``corrections``: "fevre").
+            return None
+        # Each the other's nearest word ("swolen" / "swollen", "jelley" / "jelly"): a word
+        # of the language, else the one the phrases use more, is the word meant; as often:
+        # no direction.
+        if (
+            self.fuzzy(meant) == word
+            and not (self._dictionary is not None and meant in self._dictionary)
+            and len(self._listed.get(meant, ())) <= len(self._listed.get(word, ()))
+        ):
+            return None
+        return meant
+
+    def keeps_reading(self, word: str, meant: str) -> bool:
+        """Every phrase that lists ``word`` lists it in a choice that also has ``meant``
+        (one or more words) in its place, so reading ``word`` as ``meant`` loses none."""
+        replacement = tuple(meant.split())
+        for listing in self._listed.get(word, ()):
+            if listing is None:
+                return False
+            option, index, options = listing
+            if option[:index] + replacement + option[index + 1 :] not in options:
+                return False
+        return True
 
     def _correct(self, word: str) -> str | None:
         written = word
@@ -197,6 +312,9 @@ class Speller:
                 return "h" + word  # "ormigueo" -> "hormigueo"
         elif word.endswith("in") and word + "g" in self.known:
             return word + "g"  # a dropped g: "peein", "tinglin", "killin"
+        single = self._undoubled(word)
+        if single is not None:
+            return single
         fuzzy = self.fuzzy(word)
         if fuzzy is not None:
             return fuzzy
@@ -204,6 +322,17 @@ class Speller:
         if split is not None:
             return split
         return word if word != written else None
+
+    def _undoubled(self, word: str) -> str | None:
+        """``word`` with one letter of a doubled pair typed once, when that makes exactly
+        one known word ("chesst" -> "chest", "shivvers" -> "shivers", "legg" -> "leg")."""
+        found = {
+            word[:index] + word[index + 1 :]
+            for index in range(1, len(word))
+            if word[index] == word[index - 1] and word[index].isalpha()
+        }
+        known = [single for single in found if len(single) >= 3 and single in self.known]
+        return known[0] if len(known) == 1 else None
 
     def segment(self, word: str) -> str | None:
         """``word`` read as words typed without spaces: the split into the fewest known
@@ -248,7 +377,7 @@ class Speller:
             if word[0] in pair:
                 (other,) = pair - {word[0]}
                 choices += self._by_letter.get(other, ())
-        choices = [c for c in choices if abs(len(c) - len(word)) <= edits]
+        choices = [c for c in choices if abs(len(c) - len(word)) <= edits and c != word]
         if not choices:
             return None
         found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=edits, limit=None)
@@ -266,11 +395,78 @@ class Speller:
             OSA.distance(one, other) <= 1 for one in winners for other in winners
         ):
             # Variants of one word (the lexicon also lists common misspellings such as
-            # "numbnes"): the longest is the word itself.
+            # "numbnes"): the longest is the word itself (a misspelling the lexicon
+            # lists is then read as the word it means: see ``__call__``).
             winners = [max(winners, key=lambda word: (len(word), word))]
         if len(winners) != 1:
             return None
         return winners[0]
+
+
+# Endings that make another form of the same word ("stone" / "stones", "shiver" /
+# "shivery"): two lexicon words that differ only by one of these are not a typo pair.
+_FORM_ENDINGS = frozenset(
+    ("s", "es", "y", "ey", "d", "ed", "r", "er", "ly", "a", "e", "al", "ing", "n", "ness", "o")
+)
+
+# One place a word is written in a phrase: the option (its words) it is part of, its
+# position there, and every option of that choice; None: written outside any choice.
+_Listing = tuple[tuple[str, ...], int, frozenset[tuple[str, ...]]]
+
+
+def _word_forms(one: str, other: str) -> bool:
+    """``one`` and ``other`` differ only by an ending (word forms, not a typo)."""
+    short, long = sorted((one, other), key=len)
+    return long.startswith(short) and long[len(short) :] in _FORM_ENDINGS
+
+
+def _listings(phrases: Iterable[str], words: set[str]) -> dict[str, list[_Listing | None]]:
+    """Where each of ``words`` is written in ``phrases`` (see ``Speller.keeps_reading``)."""
+    out: dict[str, list[_Listing | None]] = {}
+    for phrase in phrases:
+        try:
+            items = _split_items(phrase)
+        except PhraseError:
+            continue
+        for item in items:
+            if isinstance(item, str):
+                for raw in item.lower().split():
+                    if raw in words:
+                        out.setdefault(raw, []).append(None)
+                continue
+            options = [tuple(option.lower().split()) for option in item]
+            group = frozenset(options)
+            for option in options:
+                for index, raw in enumerate(option):
+                    if raw in words:
+                        out.setdefault(raw, []).append((option, index, group))
+    return out
+
+
+def reader_phrases(knowledge: NlpKnowledge, fold: Callable[[str], str] = str.lower) -> list[str]:
+    """Every phrase a reader matches (lexicon, context rules, measures, its language's
+    danger words and their exceptions, macros), macros expanded and written as ``fold``
+    reads words: the speller checks that reading a misspelling the lexicon lists as the
+    word meant keeps each phrase's reading (``Speller.keeps_reading``)."""
+    own = [entry for entry in knowledge.danger_words if entry.language == knowledge.language]
+    phrases = all_phrases(knowledge.targets) + all_phrases(knowledge.context)
+    phrases += all_phrases(knowledge.measures) + all_phrases(own)
+    phrases += [phrase for entry in own for phrase in entry.ignore_in]
+    phrases += list(knowledge.macros.values())
+    out: list[str] = []
+    for phrase in phrases:
+        try:
+            out.append(fold(expand_macros(phrase, knowledge.macros)))
+        except PhraseError:
+            continue
+    return out
+
+
+def stop_words(language: str) -> frozenset[str]:
+    """spaCy's stop words of ``language`` (words of the language, for the dictionary)."""
+    from backpath.nlp._language import _stop_words
+
+    return _stop_words(language)
 
 
 @dataclass(frozen=True)
