@@ -12,9 +12,12 @@ phrase notation are loaded once and in one place. For each piece of a narrative:
 2. sentence starts are set as spaCy's ``sentencizer`` and ``backpath_newline_sentences``
    set them (a full stop, "?", "!", ";" ... ends a sentence at the next token that is not
    punctuation; a line break starts one);
-3. every medspaCy component's spaCy ``PhraseMatcher`` (the literal word sequences: the bulk
-   of the lexicon) runs on the ``Doc`` as it does inside medspaCy - the same object, so the
-   same matches in the same order;
+3. every medspaCy component's literal phrases (the bulk of the lexicon) are matched by
+   ``_LiteralMatcher``: the phrases of few word sequences by a spaCy ``PhraseMatcher`` of
+   this module, the others by their items (choices of words), with exactly the matches,
+   keys and order of the pipeline's PhraseMatcher, which is only filled when the reference
+   reader first needs it (``_pipeline._LazyPhraseMatcher``; filling it with the ~1.6
+   million English word sequences took ~5 s of the first reading);
 4. the Matcher patterns (gaps ``*N``, numbers, regular expressions, fuzzy words) run in a
    small matcher of this module over the token norms, each only where its rarest required
    word occurs (``_Pattern``), returning every match spaCy's ``Matcher`` returns, in the
@@ -35,25 +38,36 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast, overload
 
 from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, LOWER, NORM
 from spacy.language import Language
+from spacy.matcher import PhraseMatcher
 from spacy.matcher.levenshtein import levenshtein_compare
+from spacy.strings import get_string_id
+from spacy.vocab import Vocab
 
 from backpath.nlp._pipeline import (
     _BUILD_LOCK,
     DANGER_GROUP,
     MEASURE_GROUP,
     TARGET_GROUP,
+    _common_norms,
+    _GatedTokenMatcher,
+    _LazyPhraseMatcher,
     _max_tokens,
-    _required_choices,
     get_pipeline,
+    required_norms,
 )
 
 _ATTRS = [NORM, LOWER, IDX, LENGTH, IS_ALPHA, IS_PUNCT, IS_SPACE, LIKE_NUM]
+# A literal phrase of at most this many word sequences goes into the fast reader's spaCy
+# PhraseMatcher (~3.5 us per sequence to add, matched in C); a longer one is matched by
+# its items (``_LiteralMatcher``).
+_SMALL_PHRASE = 1000
 _UNBOUNDED = 10_000
 
 
@@ -233,7 +247,27 @@ def _bounds(op: Any) -> tuple[int, int]:
     raise ValueError(f"the fast reader does not know the Matcher operator {op!r}")
 
 
+# Tests already compiled, by the identity of the pattern token's value (the expansions of
+# a phrase share their ``{"IN": [...]}`` values): (value id, OP) -> (value, test).
+_TESTS: dict[tuple[int, Any], tuple[Any, _Test]] = {}
+
+
 def _test(token: dict[str, Any]) -> _Test:
+    """Compile one Matcher pattern token into a test of this module (each shared value
+    once)."""
+    if len(token) <= 2 and "NORM" in token:
+        value = token["NORM"]
+        cache_key = (id(value), token.get("OP"))
+        known = _TESTS.get(cache_key)
+        if known is not None and known[0] is value:
+            return known[1]
+        test = _compile_test(token)
+        _TESTS[cache_key] = (value, test)
+        return test
+    return _compile_test(token)
+
+
+def _compile_test(token: dict[str, Any]) -> _Test:
     """Compile one Matcher pattern token into a test of this module."""
     low, high = _bounds(token.get("OP"))
     keys = set(token) - {"OP"}
@@ -445,9 +479,6 @@ class _TokenMatcher:
     """All of one medspaCy component's Matcher patterns (see the module notes)."""
 
     def __init__(self, gated: Any, strings: Any) -> None:
-        from backpath.nlp._pipeline import _common_norms
-
-        full = gated.full
         self.patterns: list[_Pattern] = []
         # trigger norm -> (the bit of the rarest other required choice of the patterns
         # (0: none), (their bits, patterns) ...): a bucket is read only when its bit is met
@@ -469,85 +500,84 @@ class _TokenMatcher:
         self._choices: list[frozenset[str]] = []
         self._choice_ids: dict[frozenset[str], int] = {}
         self._norm_masks: dict[str, int] = {}
-        common = {strings[h] for h in _common_norms(cast(Any, full).vocab)}
+        common = {strings[h] for h in _common_norms(gated.vocab)}
+        entries: list[tuple[int, Any, list[dict[str, Any]]]] = gated.patterns
+        required_of: list[list[tuple[int, frozenset[str]]]] = getattr(gated, "required", None) or [
+            required_norms(pattern) for _key, _on_match, pattern in entries
+        ]
         # How many patterns need each word: a word many phrases use ("feel", "leg") is
         # likely to be in a narrative too, so it is a poor gate.
         uses: dict[str, int] = {}
-        for key in list(cast(Any, full)._patterns):
-            for pattern in full.get(key)[1]:
-                for _index, choice in _required_choices(pattern, strings):
-                    for norm in {strings[h] for h in choice}:
-                        uses[norm] = uses.get(norm, 0) + 1
+        for required in required_of:
+            for _index, choice in required:
+                for norm in choice:
+                    uses[norm] = uses.get(norm, 0) + 1
+        # A choice's measure as a gate (fewer everyday words, then fewer uses), once each.
+        scores: dict[frozenset[str], tuple[int, int]] = {}
+
+        def score(choice: frozenset[str]) -> tuple[int, int]:
+            known = scores.get(choice)
+            if known is None:
+                known = scores[choice] = (
+                    len(choice & common),
+                    sum(uses.get(norm, 0) for norm in choice),
+                )
+            return known
+
         position = 0
-        for key in list(cast(Any, full)._patterns):
-            on_match, patterns = full.get(key)
+        for (key, on_match, pattern), required in zip(entries, required_of, strict=True):
             if on_match is not None:
                 raise RuntimeError("the fast reader does not call Matcher callbacks")
-            for pattern in patterns:
-                position += 1
-                tests = tuple(_test(token) for token in pattern)
-                first = _first_norms(tests)
-                required = [
-                    (index, frozenset(strings[h] for h in choice))
-                    for index, choice in _required_choices(pattern, strings)
-                ]
-                if not required:
-                    compiled = _Pattern(
-                        key,
-                        tests,
-                        position,
-                        True,
-                        frozenset(),
-                        (),
-                        _UNBOUNDED,
-                        first,
-                        _fixed(tests),
-                        head=_head(tests),
-                    )
-                    self._always.append(compiled)
-                    self.patterns.append(compiled)
-                    self._add_special(compiled)
-                    if position not in self._special:
-                        self._always_plain.append(compiled)
-                    continue
-                index, trigger = min(
-                    required,
-                    key=lambda item: (
-                        len(item[1] & common),
-                        sum(uses.get(norm, 0) for norm in item[1]),
-                    ),
-                )
+            position += 1
+            tests = tuple(_test(token) for token in pattern)
+            first = _first_norms(tests)
+            if not required:
                 compiled = _Pattern(
                     key,
                     tests,
                     position,
-                    False,
-                    trigger,
-                    tuple(self._choice(choice) for i, choice in required if i != index),
-                    _max_tokens(pattern[:index]),
+                    True,
+                    frozenset(),
+                    (),
+                    _UNBOUNDED,
                     first,
                     _fixed(tests),
-                    first is not None and first <= trigger,
-                    _head(tests),
+                    head=_head(tests),
                 )
+                self._always.append(compiled)
                 self.patterns.append(compiled)
                 self._add_special(compiled)
-                needed = 0
-                for choice_id in compiled.others:
-                    needed |= 1 << choice_id
-                # The bit of its rarest other required choice, by the trigger's measure.
-                rarest = min(
-                    compiled.others,
-                    key=lambda choice_id: (
-                        len(self._choices[choice_id] & common),
-                        sum(uses.get(norm, 0) for norm in self._choices[choice_id]),
-                        choice_id,
-                    ),
-                    default=None,
-                )
-                bit = 0 if rarest is None else 1 << rarest
-                for norm in trigger:
-                    by_norm.setdefault(norm, {}).setdefault((bit, needed), []).append(compiled)
+                if position not in self._special:
+                    self._always_plain.append(compiled)
+                continue
+            index, trigger = min(required, key=lambda item: score(item[1]))
+            compiled = _Pattern(
+                key,
+                tests,
+                position,
+                False,
+                trigger,
+                tuple(self._choice(choice) for i, choice in required if i != index),
+                _max_tokens(pattern[:index]),
+                first,
+                _fixed(tests),
+                first is not None and first <= trigger,
+                _head(tests),
+            )
+            self.patterns.append(compiled)
+            self._add_special(compiled)
+            needed = 0
+            for choice_id in compiled.others:
+                needed |= 1 << choice_id
+            # The bit of its rarest other required choice, by the trigger's measure.
+            rarest = min(
+                compiled.others,
+                key=lambda choice_id: (*score(self._choices[choice_id]), choice_id),
+                default=None,
+            )
+            bit = 0 if rarest is None else 1 << rarest
+            for norm in trigger:
+                by_norm.setdefault(norm, {}).setdefault((bit, needed), []).append(compiled)
         # Per trigger norm, its patterns grouped by the other choices they need (one test
         # of the piece's choices per group), and the groups by the rarest of those
         # choices (one test of that choice per bucket: most are not in a piece).
@@ -644,8 +674,20 @@ class _TokenMatcher:
                 # A match holds its rarest required word (``trigger``) at most ``before``
                 # tokens after its start: a start with none in reach cannot match.
                 before = pattern.before
-                reach = [i for norm in pattern.trigger.intersection(present) for i in where[norm]]
-                starts = [s for s in starts if any(s <= i <= s + before for i in reach)]
+                reach = sorted(
+                    i for norm in pattern.trigger.intersection(present) for i in where[norm]
+                )
+                if len(reach) == 1:
+                    only = reach[0]
+                    starts = [s for s in starts if s <= only <= s + before]
+                else:
+                    # The first trigger at or after the start is within reach.
+                    count = len(reach)
+                    starts = [
+                        s
+                        for s in starts
+                        if (k := bisect_left(reach, s)) < count and reach[k] <= s + before
+                    ]
             group = 0 if pattern.always else 1
             position = pattern.position
             key = pattern.key
@@ -699,19 +741,228 @@ class _TokenMatcher:
 # --- the components ------------------------------------------------------------------
 
 
+# One item of a literal phrase: whether it may be left out, its options (tuples of norms)
+# by their first norm, and whether every option is one word.
+_Item = tuple[bool, dict[str, tuple[tuple[str, ...], ...]], bool]
+
+
+class _Literal:
+    """One literal phrase of a lexicon entry, as its items (``_patterns.literal_items``):
+    the word sequences it stands for are every choice of one option per item."""
+
+    __slots__ = ("entry", "first", "items")
+
+    def __init__(self, entry: int, items: list[list[tuple[str, ...]]]) -> None:
+        self.entry = entry
+        compiled: list[_Item] = []
+        for options in items:
+            by_first: dict[str, list[tuple[str, ...]]] = {}
+            for option in dict.fromkeys(options):
+                if option:
+                    by_first.setdefault(option[0], []).append(option)
+            compiled.append(
+                (
+                    () in options,
+                    {n: tuple(o) for n, o in by_first.items()},
+                    all(len(option) <= 1 for option in options),
+                )
+            )
+        self.items = tuple(compiled)
+        # The norms a match can start with: those of the leading optional items and of
+        # the first item that must be there.
+        first: set[str] = set()
+        for optional, starting, _one_word in self.items:
+            first.update(starting)
+            if not optional:
+                break
+        self.first = frozenset(first)
+
+    def ends(self, norms: list[str], start: int) -> set[int] | tuple[()]:
+        """Every end of a match that starts at token ``start`` (each word sequence the
+        phrase stands for that the text has there): the positions reached item by item."""
+        length = len(norms)
+        positions = {start}
+        for optional, by_first, one_word in self.items:
+            reached: set[int] = set(positions) if optional else set()
+            for position in positions:
+                if position >= length:
+                    continue
+                options = by_first.get(norms[position])
+                if options is None:
+                    continue
+                if one_word:
+                    reached.add(position + 1)
+                    continue
+                for option in options:
+                    size = len(option)
+                    if size == 1 or tuple(norms[position : position + size]) == option:
+                        reached.add(position + size)
+            if not reached:
+                return ()
+            positions = reached
+        positions.discard(start)
+        return positions
+
+
+def _next_firsts(items: tuple[_Item, ...], index: int) -> tuple[set[str], bool]:
+    """The norms a match can go on with from item ``index`` (those of the optional items
+    from there and of the first item that must be there), and whether it can end there."""
+    out: set[str] = set()
+    for optional, by_first, _one_word in items[index:]:
+        out.update(by_first)
+        if not optional:
+            return out, False
+    return out, True
+
+
+def _first_pairs(items: tuple[_Item, ...]) -> tuple[dict[str, set[str]], set[str]]:
+    """The first two norms of every word sequence a phrase stands for, as first norm ->
+    second norms, and the first norms of its one-word sequences."""
+    pairs: dict[str, set[str]] = {}
+    single: set[str] = set()
+    for index, (optional, by_first, _one_word) in enumerate(items):
+        for first, options in by_first.items():
+            seconds = pairs.setdefault(first, set())
+            for option in options:
+                if len(option) > 1:
+                    seconds.add(option[1])
+                    continue
+                following, can_end = _next_firsts(items, index + 1)
+                seconds.update(following)
+                if can_end:
+                    single.add(first)
+        if not optional:
+            break
+    return pairs, single
+
+
+class _LiteralMatcher:
+    """A component's literal phrases, matched by their items rather than by the ~1.6
+    million English word sequences they stand for (``_pipeline.LiteralPhrases``), with
+    exactly the matches and order of the spaCy PhraseMatcher that holds those sequences
+    under the pipeline's rules: every (key, start, end) whose words are a sequence of the
+    key's rule, by start, then end, then - where several entries' rules have the same
+    words - in the order that PhraseMatcher reports them (``shared``).
+
+    A phrase is tried at a token only when the token and the next are the first two
+    words of one of its sequences (or the token is a one-word sequence of it), and only
+    when a word of each item it cannot leave out is in the piece (each item's first words
+    as one bit, as ``_TokenMatcher`` gates its patterns).
+    """
+
+    def __init__(self, literals: Any) -> None:
+        self.entry_keys: dict[int, int] = dict(literals.entry_keys)
+        self.shared: dict[tuple[str, ...], tuple[int, ...]] = dict(literals.shared)
+        choice_ids: dict[frozenset[str], int] = {}
+        self._norm_masks: dict[str, int] = {}
+        pairs: dict[tuple[str, str], list[tuple[int, _Literal]]] = {}
+        singles: dict[str, list[tuple[int, _Literal]]] = {}
+        # The phrases of few word sequences are matched by spaCy's PhraseMatcher (in C),
+        # under one key per entry; it has a vocabulary of its own (its keys' lexemes).
+        self.phrase_matcher = PhraseMatcher(Vocab(strings=[]), attr="NORM")
+        self._entry_of: dict[int, int] = {}
+        small: dict[int, list[tuple[int, ...]]] = {}
+        for entry, items, sequences in literals.phrases:
+            count = 1
+            for options in items:
+                count *= len(options)
+            if count <= _SMALL_PHRASE:
+                small.setdefault(entry, []).extend(sequences)
+                continue
+            phrase = _Literal(entry, items)
+            needed = 0
+            for optional, by_first, _one_word in phrase.items:
+                if optional:
+                    continue
+                choice = frozenset(by_first)
+                number = choice_ids.get(choice)
+                if number is None:
+                    number = choice_ids[choice] = len(choice_ids)
+                    for norm in choice:
+                        self._norm_masks[norm] = self._norm_masks.get(norm, 0) | (1 << number)
+                needed |= 1 << number
+            gated = (needed, phrase)
+            firsts, single = _first_pairs(phrase.items)
+            for first, seconds in firsts.items():
+                if first in single:
+                    # Tried at every such token: its one-word and longer sequences.
+                    singles.setdefault(first, []).append(gated)
+                    continue
+                for second in seconds:
+                    pairs.setdefault((first, second), []).append(gated)
+        for entry, sequences in small.items():
+            if sequences:
+                key = f"entry {entry}"
+                self.phrase_matcher.add(key, cast(Any, sequences))
+                self._entry_of[get_string_id(key)] = entry
+        self._pairs = {pair: tuple(group) for pair, group in pairs.items()}
+        self._singles = {norm: tuple(group) for norm, group in singles.items()}
+
+    def __call__(self, doc: Any, tokens: _Tokens) -> list[tuple[int, int, int]]:
+        entry_of = self._entry_of
+        found: set[tuple[int, int, int]] = {
+            (start, end, entry_of[key]) for key, start, end in self.phrase_matcher(doc)
+        }
+        norms = tokens.norms
+        # The first two words of the phrases' sequences that the piece has (set
+        # operations in C), then each phrase tried where they are.
+        tried: list[tuple[int, tuple[tuple[int, _Literal], ...]]] = []
+        if len(norms) > 1:
+            hits = self._pairs.keys() & set(
+                zip(norms, itertools.islice(norms, 1, None), strict=False)
+            )
+            if hits:
+                where = tokens.where
+                pairs = self._pairs
+                for first, second in hits:
+                    group = pairs[first, second]
+                    for start in where[first]:
+                        if start + 1 < len(norms) and norms[start + 1] == second:
+                            tried.append((start, group))
+        if self._singles:
+            singles = self._singles
+            for norm in singles.keys() & tokens.present:
+                group = singles[norm]
+                tried.extend((start, group) for start in tokens.where[norm])
+        if tried:
+            met = 0
+            masks = self._norm_masks
+            for word in masks.keys() & tokens.present:
+                met |= masks[word]
+            for start, group in tried:
+                for needed, phrase in group:
+                    if needed & met == needed:
+                        for end in phrase.ends(norms, start):
+                            found.add((start, end, phrase.entry))
+        if not found:
+            return []
+        out: list[tuple[int, int, int]] = []
+        done: set[tuple[int, int]] = set()
+        shared = self.shared
+        entry_keys = self.entry_keys
+        for start, end, entry in sorted(found):
+            keys = shared.get(tuple(norms[start:end])) if shared else None
+            if keys is None:
+                out.append((entry_keys[entry], start, end))
+            elif (start, end) not in done:
+                done.add((start, end))
+                out.extend((key, start, end) for key in keys)
+        return out
+
+
 @dataclass
 class _Component:
-    """One medspaCy component's matchers: its spaCy PhraseMatcher, this module's token
-    matcher, and each match key's rule."""
+    """One medspaCy component's matchers: this module's literal-phrase and token
+    matchers, and each match key's rule."""
 
-    phrases: Any
+    phrases: _LiteralMatcher
     tokens: _TokenMatcher | None
     rules: dict[int, Any]
     prune: bool
 
     def __call__(self, doc: Any, tokens: _Tokens) -> list[tuple[int, int, int]]:
         matches = self.tokens(tokens) if self.tokens is not None else []
-        matches += self.phrases(doc)
+        matches += self.phrases(doc, tokens)
         if self.prune:
             matches = _prune_overlapping(matches)
         return matches
@@ -773,8 +1024,15 @@ def _component(nlp: Language, name: str) -> _Component:
         raise RuntimeError(f"{name}: the fast reader does not read regular-expression rules")
     strings = nlp.vocab.strings
     rules = {strings.add(rule_id): rule for rule_id, rule in medspacy_matcher.rule_map.items()}
-    tokens = _TokenMatcher(token_matcher, strings) if hasattr(token_matcher, "full") else None
-    return _Component(phrases, tokens, rules, bool(medspacy_matcher._prune))
+    tokens = (
+        _TokenMatcher(token_matcher, strings)
+        if isinstance(token_matcher, _GatedTokenMatcher)
+        else None
+    )
+    if not isinstance(phrases, _LazyPhraseMatcher):
+        raise RuntimeError(f"{name}: the pipeline's phrases are not in a _LazyPhraseMatcher")
+    literals = _LiteralMatcher(phrases.literals)
+    return _Component(literals, tokens, rules, bool(medspacy_matcher._prune))
 
 
 class FastReader:
