@@ -900,6 +900,11 @@ def _written_for_someone(
     """
     evidence = False
     own_symptom = False
+    # A relative who *has* an illness now ("my dad has prostate cancer", OTHER_NOW on a
+    # history code) and a current symptom in nobody's words ("and now his back hurts at
+    # night"): the text is about that relative too (knowledge 2026.12.9, H71).
+    relative_has_illness = False
+    unowned_symptom = False
     for doc in docs:
         graph = doc._.context_graph
         modifiers = list(graph.modifiers) if graph else []
@@ -933,6 +938,8 @@ def _written_for_someone(
                 # (the writer's own sentences are the patient's either way), never lose one.
                 if current and any(m.category in _OTHER_PERSON for m in span._.modifiers):
                     evidence = True
+                elif not current and "OTHER_NOW" in categories and "FAMILY" not in categories:
+                    relative_has_illness = True
                 continue
             if (
                 entry.only_when_negated
@@ -940,7 +947,10 @@ def _written_for_someone(
                 or categories & {"NEGATED_EXISTENCE", "HYPOTHETICAL", "HISTORICAL"}
             ):
                 continue
-            if own_symptom:
+            current_symptom = any(
+                knowledge.policy(code).time == "symptom" for code in entry.codes
+            )
+            if own_symptom or (unowned_symptom and not current_symptom):
                 continue  # already known: only more evidence can change the answer
             sentence = next(s for s in sentences if s.start <= span.start < s.end)
             # The writer's own word must be in the finding's clause: near it, within its
@@ -958,7 +968,9 @@ def _written_for_someone(
                 )
             if speaks:
                 own_symptom = True
-    return evidence and not own_symptom
+            elif current_symptom:
+                unowned_symptom = True
+    return (evidence or (relative_has_illness and unowned_symptom)) and not own_symptom
 
 
 def _read_doc(
