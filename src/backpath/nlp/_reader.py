@@ -896,7 +896,9 @@ def _written_for_someone(
     por mi ciática": a positive finding about nobody else in a sentence with a first-person
     word). A past illness of a relative ("my mum had cancer", "mi padre tuvo ...") never
     makes a narrative written for someone: cancer, osteoporosis and the other history codes
-    are not symptoms of the present.
+    are not symptoms of the present. A relative who *has* such an illness now ("my dad has
+    prostate cancer") does, when a current symptom in the text is nobody's own words ("and
+    now his back hurts at night"): the carer writes about that relative (H71).
     """
     evidence = False
     own_symptom = False
