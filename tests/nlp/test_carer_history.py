@@ -19,6 +19,7 @@ from backpath.nlp import read_narrative
         ("My dad has prostate cancer and now his back hurts at night", "cancer_history"),
         ("My mother has a known aneurysm and now has sudden back pain", "known_aaa"),
         ("my nan has osteoporosis and since her fall her back is agony", "osteoporosis"),
+        ("Mum's had breast cancer. Her back pain is worse at night now", "cancer_history"),
     ],
 )
 def test_a_relatives_illness_counts_when_the_text_is_about_them(text: str, code: str) -> None:
@@ -29,6 +30,7 @@ def test_a_relatives_illness_counts_when_the_text_is_about_them(text: str, code:
     ("text", "code"),
     [
         ("my mum had breast cancer, I have back pain", "cancer_history"),
+        ("mum's had breast cancer, I have back pain", "cancer_history"),
         ("My dad has cancer and my back hurts at night", "cancer_history"),
         ("My dad has prostate cancer", "cancer_history"),
         ("my brother has an aneurysm and I have had back pain for a week", "known_aaa"),
