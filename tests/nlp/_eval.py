@@ -7,6 +7,9 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,3 +26,17 @@ def load_eval() -> ModuleType:
     sys.modules["nlp_eval"] = module
     spec.loader.exec_module(module)
     return module
+
+
+NARRATIVES = ROOT / "tests" / "data" / "narratives"
+
+
+def corpus_file(name: str) -> list[dict[str, Any]]:
+    """The narratives of one development corpus file (``tests/data/narratives/<name>``)."""
+    data = yaml.safe_load((NARRATIVES / name).read_text(encoding="utf-8"))
+    return list(data["narratives"])
+
+
+def red_flags() -> set[str]:
+    """The finding codes marked ``red_flag: true`` (as ``nlp_eval`` scores them)."""
+    return set(load_eval().red_flag_codes())

@@ -13,17 +13,13 @@ symptom ("temblores que no puedo controlar") must not deny the next finding.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
 from backpath.nlp import read_narrative
 from backpath.vocabulary import FindingValue
-
-ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "tests" / "data" / "narratives" / "es_dev_v8.yaml"
-FINDINGS = ROOT / "src" / "backpath" / "knowledge" / "findings.yaml"
+from tests.nlp._eval import corpus_file, red_flags
 
 # Corpus narratives whose red flag the reader still misses, with the reason (not the
 # lexicon): the test fails when one of them starts to pass, so the entry is removed.
@@ -198,13 +194,12 @@ def test_blood_on_the_knickers_is_not_soiling() -> None:
     assert "bowel_incontinence" not in answers
 
 
-def _corpus() -> list[dict[str, object]]:
-    return list(yaml.safe_load(CORPUS.read_text(encoding="utf-8"))["narratives"])
+def _corpus() -> list[dict[str, Any]]:
+    return corpus_file("es_dev_v8.yaml")
 
 
 def _red_flags() -> set[str]:
-    data = yaml.safe_load(FINDINGS.read_text(encoding="utf-8"))
-    return {f["code"] for f in data["findings"] if f.get("red_flag")}
+    return red_flags()
 
 
 def test_every_red_flag_of_the_v8_corpus_is_read() -> None:

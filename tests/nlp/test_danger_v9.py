@@ -18,21 +18,15 @@ stopping for breath") must not deny the next finding.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from backpath.intake import Intake
 from backpath.nlp import read_narrative
 from backpath.triage import assess
-from backpath.vocabulary import FindingValue
-
-ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "tests" / "data" / "narratives" / "dev_v9.yaml"
-FINDINGS = ROOT / "src" / "backpath" / "knowledge" / "findings.yaml"
-_RANK = {"self_care": 0, "routine": 1, "urgent": 2, "emergency": 3}
+from backpath.vocabulary import FindingValue, Urgency
+from tests.nlp._eval import corpus_file, red_flags
 
 # Corpus narratives whose red flag the reader still misses, with the reason (not the
 # lexicon): the test fails when one of them starts to pass, so the entry is removed.
@@ -207,12 +201,11 @@ def test_a_remote_past_stops_at_a_new_complaint() -> None:
 
 
 def _corpus() -> list[dict[str, Any]]:
-    return list(yaml.safe_load(CORPUS.read_text(encoding="utf-8"))["narratives"])
+    return corpus_file("dev_v9.yaml")
 
 
 def _red_flags() -> set[str]:
-    data = yaml.safe_load(FINDINGS.read_text(encoding="utf-8"))
-    return {f["code"] for f in data["findings"] if f.get("red_flag")}
+    return red_flags()
 
 
 def test_the_corpus_is_large_and_has_controls() -> None:
@@ -262,7 +255,7 @@ def test_triage_from_the_text_alone_never_under_triages() -> None:
         if narrative.get("age") is not None:
             data["age"] = narrative["age"]
         got = str(assess(Intake.from_json(data), read_narrative=read_narrative).urgency)
-        if _RANK[got] < _RANK[narrative["urgency"]]:
+        if Urgency(got).rank < Urgency(narrative["urgency"]).rank:
             under.append((narrative["id"], narrative["urgency"], got))
     assert under == []
 

@@ -17,21 +17,15 @@ from the text alone never gives less than the urgency of the labelled findings.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from backpath.intake import Intake
 from backpath.nlp import read_narrative
 from backpath.triage import assess
-from backpath.vocabulary import FindingValue
-
-ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "tests" / "data" / "narratives" / "es_dev_v9.yaml"
-FINDINGS = ROOT / "src" / "backpath" / "knowledge" / "findings.yaml"
-RANK = {"self_care": 0, "routine": 1, "urgent": 2, "emergency": 3}
+from backpath.vocabulary import FindingValue, Urgency
+from tests.nlp._eval import corpus_file, red_flags
 
 # Corpus narratives whose red flag the reader still misses, with the reason (not the
 # lexicon): the test fails when one of them starts to pass, so the entry is removed.
@@ -194,12 +188,11 @@ def test_look_alikes_and_the_past_say_nothing(text: str, code: str) -> None:
 
 
 def _corpus() -> list[dict[str, Any]]:
-    return list(yaml.safe_load(CORPUS.read_text(encoding="utf-8"))["narratives"])
+    return corpus_file("es_dev_v9.yaml")
 
 
 def _red_flags() -> set[str]:
-    data = yaml.safe_load(FINDINGS.read_text(encoding="utf-8"))
-    return {f["code"] for f in data["findings"] if f.get("red_flag")}
+    return red_flags()
 
 
 def test_the_v9_corpus_is_large_and_has_controls() -> None:
@@ -247,6 +240,6 @@ def test_triage_from_the_text_alone_never_under_triages() -> None:
         if narrative.get("age") is not None:
             data["age"] = narrative["age"]
         urgency = str(assess(Intake.from_json(data)).urgency)
-        if RANK[urgency] < RANK[narrative["urgency"]]:
+        if Urgency(urgency).rank < Urgency(narrative["urgency"]).rank:
             under.append((narrative["id"], narrative["urgency"], urgency))
     assert under == []
