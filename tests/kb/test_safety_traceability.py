@@ -111,6 +111,7 @@ def _rules_using(kb: KnowledgeBase, code: str) -> set[str]:
         "hot_swollen_joint",
         "heavy_bleeding",
         "cannot_keep_fluids_down",
+        "shoulder_tip_pain",
     ],
 )
 def test_red_flag_has_rule_case_and_hazard(kb: KnowledgeBase, code: str) -> None:
