@@ -11,58 +11,19 @@ pain "ni acostado", "va en aumento", tablets counted ("tomé como 8 ibuprofenos"
 ("a mi papá le dijeron que tiene un aneurisma ..., hoy le duele") or named with an age and
 what they woke up with ("mi abuelo de 83 hoy amaneció desorientado") is the patient.
 Everyday words the speller did not know ("siesta", "pileta") no longer turn into an "if".
-Denials, pets, look-alikes and the past raise nothing, and triage from the text alone never
-gives less than the urgency of the labelled findings (the known gaps apart). The held-out
-part of the corpus (``split: heldout``) is left out of every check here: it was scored once
-and never tuned on.
+Denials, pets, look-alikes and the past raise nothing. The corpus-level checks (every red
+flag read, no control raising one, triage from the text alone never lower than the labels)
+are in tests/nlp/test_danger_corpora.py; the held-out part of the corpus (``split:
+heldout``) is left out of every check that runs the reader: it was scored once and never
+tuned on.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from backpath.intake import Intake
 from backpath.nlp import read_narrative
-from backpath.triage import assess
-from backpath.vocabulary import FindingValue, Urgency
-from tests.nlp._eval import corpus_file, red_flags
-
-# Dev narratives whose red flag the reader still misses, with the reason (not the lexicon):
-# the test fails when one of them starts to pass, so the entry is removed.
-KNOWN_GAPS = {
-    # "me hicieron cesárea hace 2 semanas": a caesarean is an operation of the last 6
-    # weeks, but older dev corpora leave it unlabelled (as v9-es-098), so reading it waits
-    # for the lead to relabel them.
-    ("v10-es-054", "recent_procedure"),
-    # "..., me cuesta caminar, hace 2 días": the date is nearest to the walking difficulty,
-    # whose duration policy (knowledge/nlp/codes.yaml) dates the episode, not the cauda
-    # equina symptoms, so the both-leg symptom is not dated as recent.
-    ("v10-es-063", "ces_symptom_recent"),
-    ("v10-es-090", "ces_symptom_recent"),
-}
-
-# Red flags read beyond the labels of a narrative that has a danger of its own, each an
-# over-reading (never an under-reading), none on a control:
-KNOWN_OVERREADS = {
-    # "derrepente un dolor de cabeza horrible": the sudden headache also as sudden pain.
-    ("v10-es-008", "sudden_severe_pain"),
-    # "un dolor desgarrador": a tearing pain also as sudden (as v9-es-029).
-    ("v10-es-015", "sudden_severe_pain"),
-    # "un cólico nefrítico": renal colic also read as loin pain.
-    ("v10-es-034", "loin_pain"),
-    # "se me hincharon mucho la cara y las manos" in pregnancy: read as allergic swelling.
-    ("v10-es-051", "allergic_swelling"),
-    # "me duele ... la mandíbula al masticar" (jaw claudication) also as jaw pain.
-    ("v10-es-112", "pain_to_arm_or_jaw"),
-}
-
-# Dev narratives triaged lower from the text than from the labels, with the reason.
-KNOWN_UNDER_TRIAGE: set[str] = set()
-# v10-es-062 ("estoy con warfarina y hace 2 días me empezó un dolor en el costado") was
-# routine: the 2 days are not read onto the side pain. Since knowledge 2026.12.10 the rule
-# counts a pain with no date as new (H76), so it is an emergency again.
+from backpath.vocabulary import FindingValue
 
 
 def _answers(text: str) -> dict[str, FindingValue]:
@@ -144,73 +105,3 @@ def test_the_pet_does_not_take_the_writers_own_fall() -> None:
     answers = _answers("mi perro se cayo de la escalera y yo me cai tambien, me duele la espalda")
     assert answers.get("trauma_minor") is True
     assert answers.get("back_pain") is True
-
-
-def _corpus() -> list[dict[str, Any]]:
-    return [n for n in corpus_file("es_dev_v10.yaml") if n.get("split", "dev") == "dev"]
-
-
-def test_the_v10_corpus_is_large_and_has_controls_and_a_heldout_part() -> None:
-    """At least 150 narratives, at least 40 controls, and about 30 held out."""
-    flags = red_flags()
-    narratives = corpus_file("es_dev_v10.yaml")
-    controls = [n for n in narratives if not any(n["findings"].get(c) is True for c in flags)]
-    heldout = [n for n in narratives if n.get("split") == "heldout"]
-    assert len(narratives) >= 150
-    assert len(controls) >= 40
-    assert 25 <= len(heldout) <= 35
-
-
-def test_the_labelled_urgency_is_what_the_labels_give() -> None:
-    """Each narrative's urgency is the triage engine's on its labelled findings (+ age) as
-    structured answers: a perfect reader (held-out part included: labels, not reading)."""
-    wrong = []
-    for narrative in corpus_file("es_dev_v10.yaml"):
-        data: dict[str, Any] = {"answers": dict(narrative["findings"])}
-        if narrative.get("age") is not None:
-            data["age"] = narrative["age"]
-        got = str(assess(Intake.from_json(data)).urgency)
-        if got != narrative["urgency"]:
-            wrong.append((narrative["id"], narrative["urgency"], got))
-    assert wrong == []
-
-
-def test_every_red_flag_of_the_v10_dev_corpus_is_read() -> None:
-    """Every red flag the v10 dev narratives affirm is read as present (known gaps apart)."""
-    flags = red_flags()
-    missed = []
-    for narrative in _corpus():
-        answers = _answers(str(narrative["text"]))
-        for code, value in narrative["findings"].items():
-            if code in flags and value is True and answers.get(code) is not True:
-                missed.append((narrative["id"], code))
-    assert set(missed) == KNOWN_GAPS
-
-
-def test_no_control_of_the_v10_dev_corpus_raises_a_red_flag() -> None:
-    """A red flag read as present must be labelled present (the known over-readings of
-    narratives with a danger of their own apart): no control raises one."""
-    flags = red_flags()
-    raised = []
-    for narrative in _corpus():
-        findings = narrative["findings"]
-        for code, value in _answers(str(narrative["text"])).items():
-            if code in flags and value is True and findings.get(code) is not True:
-                raised.append((narrative["id"], code))
-    assert set(raised) == KNOWN_OVERREADS
-    affirmed = {n["id"] for n in _corpus() if any(n["findings"].get(c) is True for c in flags)}
-    assert {narrative for narrative, _ in KNOWN_OVERREADS} <= affirmed
-
-
-def test_triage_from_the_text_alone_never_under_triages() -> None:
-    """The real triage engine on the narrative (+ age) reaches at least the urgency of the
-    labelled findings (the known under-triage apart)."""
-    under = []
-    for narrative in _corpus():
-        data: dict[str, Any] = {"narrative": narrative["text"], "language": "es"}
-        if narrative.get("age") is not None:
-            data["age"] = narrative["age"]
-        urgency = str(assess(Intake.from_json(data)).urgency)
-        if Urgency(urgency).rank < Urgency(narrative["urgency"]).rank:
-            under.append(narrative["id"])
-    assert set(under) == KNOWN_UNDER_TRIAGE

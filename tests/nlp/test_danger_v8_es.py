@@ -8,28 +8,16 @@ third person for a relative ("a mi madre le duele el pecho", "se le durmió el b
 "sangra por abajo", "está amarilla"). They are *not* read when the text denies them, tells
 someone else's story, puts them in the remote past or only looks like them ("me ahogo de
 calor", "hablo mal el español", "se me cae la cara de vergüenza"). A "no" that belongs to a
-symptom ("temblores que no puedo controlar") must not deny the next finding.
+symptom ("temblores que no puedo controlar") must not deny the next finding. The
+corpus-level checks are in tests/nlp/test_danger_corpora.py.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 
 from backpath.nlp import read_narrative
 from backpath.vocabulary import FindingValue
-from tests.nlp._eval import corpus_file, red_flags
-
-# Corpus narratives whose red flag the reader still misses, with the reason (not the
-# lexicon): the test fails when one of them starts to pass, so the entry is removed.
-KNOWN_GAPS: set[tuple[str, str]] = set()
-
-
-# Red flags read beyond the labels, each an over-reading (never an under-reading) of an
-# older entry: a sudden terrible pain in a cold white leg is read as sudden severe pain,
-# which the question keeps for the back and the belly.
-KNOWN_OVERREADS = {("v8-es-040", "sudden_severe_pain")}
 
 
 def _answers(text: str) -> dict[str, FindingValue]:
@@ -192,39 +180,3 @@ def test_blood_on_the_knickers_is_not_soiling() -> None:
     answers = _answers("estoy esperando un bebe, de 5 meses, y manche las bragas de sangre")
     assert answers.get("vaginal_bleeding") is True
     assert "bowel_incontinence" not in answers
-
-
-def _corpus() -> list[dict[str, Any]]:
-    return corpus_file("es_dev_v8.yaml")
-
-
-def _red_flags() -> set[str]:
-    return red_flags()
-
-
-def test_every_red_flag_of_the_v8_corpus_is_read() -> None:
-    """Every red flag the v8 narratives affirm is read as present (the known gaps apart)."""
-    red_flags = _red_flags()
-    missed = []
-    for narrative in _corpus():
-        findings = narrative["findings"]
-        assert isinstance(findings, dict)
-        answers = _answers(str(narrative["text"]))
-        for code, value in findings.items():
-            if code in red_flags and value is True and answers.get(code) is not True:
-                missed.append((narrative["id"], code))
-    assert set(missed) == KNOWN_GAPS
-
-
-def test_no_control_of_the_v8_corpus_raises_a_red_flag() -> None:
-    """A red flag read as present must be labelled present (the known over-readings apart):
-    no control raises one."""
-    red_flags = _red_flags()
-    raised = []
-    for narrative in _corpus():
-        findings = narrative["findings"]
-        assert isinstance(findings, dict)
-        for code, value in _answers(str(narrative["text"])).items():
-            if code in red_flags and value is True and findings.get(code) is not True:
-                raised.append((narrative["id"], code))
-    assert set(raised) == KNOWN_OVERREADS

@@ -13,38 +13,16 @@ else's story, puts it in the remote past ("when I was a teenager") or only looks
 (a dog on blood thinners, "slimming world", a "weak bladder", "chin to chest", the baby
 that "hasn't kicked", being sick after too much wine). A "can't", "didn't" or "without"
 that belongs to a sign ("can't smile properly", "didn't even know I was going", "without
-stopping for breath") must not deny the next finding.
+stopping for breath") must not deny the next finding. The corpus-level checks are in
+tests/nlp/test_danger_corpora.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from backpath.intake import Intake
 from backpath.nlp import read_narrative
-from backpath.triage import assess
-from backpath.vocabulary import FindingValue, Urgency
-from tests.nlp._eval import corpus_file, red_flags
-
-# Corpus narratives whose red flag the reader still misses, with the reason (not the
-# lexicon): the test fails when one of them starts to pass, so the entry is removed.
-KNOWN_GAPS: dict[tuple[str, str], str] = {}
-
-# Red flags read beyond the labels, each an over-reading (never an under-reading) that errs
-# on the side of safety, with the reason. No control may raise any other red flag.
-KNOWN_OVERREADS: dict[tuple[str, str], str] = {
-    # "Back is aching like period pain" at 24 weeks with bleeding: period-like pain is
-    # itself a sign of preterm labour (NICE NG25), read as tightenings.
-    ("v9-en-066", "regular_tightening"): "period-like pain in pregnancy read as tightenings",
-    # "Pain ... that keeps getting worse and my legs feel wobbly": the worsening of the pain
-    # is read onto the legs as well (an older entry; emergency either way with the cancer).
-    ("v9-en-102", "weakness_worsening"): "worsening pain read as worsening leg weakness",
-    # "Been throwing up all night" is read as vomiting that keeps nothing down (another
-    # round's lexicon, fluids_v9.yaml); the text does not quite say so.
-    ("v9-en-154", "cannot_keep_fluids_down"): "vomiting all night read as no fluids kept down",
-}
+from backpath.vocabulary import FindingValue
 
 
 def _answers(text: str) -> dict[str, FindingValue]:
@@ -198,77 +176,3 @@ def test_a_remote_past_stops_at_a_new_complaint() -> None:
     assert answers.get("cancer_history") is True
     assert answers.get("night_pain") is True
     assert answers.get("thoracic_pain") is True
-
-
-def _corpus() -> list[dict[str, Any]]:
-    return corpus_file("dev_v9.yaml")
-
-
-def _red_flags() -> set[str]:
-    return red_flags()
-
-
-def test_the_corpus_is_large_and_has_controls() -> None:
-    """At least 150 narratives, at least 40 of them controls that state no red flag."""
-    narratives = _corpus()
-    red_flags = _red_flags()
-    controls = [
-        n
-        for n in narratives
-        if not any(c in red_flags and v is True for c, v in n["findings"].items())
-    ]
-    assert len(narratives) >= 150
-    assert len(controls) >= 40
-
-
-def test_every_red_flag_of_the_v9_corpus_is_read() -> None:
-    """Every red flag the v9 narratives affirm is read as present (the known gaps apart)."""
-    red_flags = _red_flags()
-    missed = []
-    for narrative in _corpus():
-        answers = _answers(str(narrative["text"]))
-        for code, value in narrative["findings"].items():
-            if code in red_flags and value is True and answers.get(code) is not True:
-                missed.append((narrative["id"], code))
-    assert set(missed) == set(KNOWN_GAPS)
-
-
-def test_no_control_of_the_v9_corpus_raises_a_red_flag() -> None:
-    """A red flag read as present must be labelled present (the known over-readings apart):
-    no control raises one."""
-    red_flags = _red_flags()
-    raised = []
-    for narrative in _corpus():
-        findings = narrative["findings"]
-        for code, value in _answers(str(narrative["text"])).items():
-            if code in red_flags and value is True and findings.get(code) is not True:
-                raised.append((narrative["id"], code))
-    assert set(raised) <= set(KNOWN_OVERREADS), sorted(set(raised) - set(KNOWN_OVERREADS))
-
-
-def test_triage_from_the_text_alone_never_under_triages() -> None:
-    """The triage engine on the narrative (+ age) alone reaches at least the urgency that
-    the labelled findings give (derived with the engine from the labels as answers)."""
-    under = []
-    for narrative in _corpus():
-        data: dict[str, Any] = {"narrative": narrative["text"], "language": "en"}
-        if narrative.get("age") is not None:
-            data["age"] = narrative["age"]
-        got = str(assess(Intake.from_json(data), read_narrative=read_narrative).urgency)
-        if Urgency(got).rank < Urgency(narrative["urgency"]).rank:
-            under.append((narrative["id"], narrative["urgency"], got))
-    assert under == []
-
-
-def test_the_labelled_urgency_is_what_the_labels_give() -> None:
-    """Each narrative's urgency is the triage engine's on its labelled findings (+ age) as
-    structured answers: a perfect reader."""
-    wrong = []
-    for narrative in _corpus():
-        data: dict[str, Any] = {"answers": dict(narrative["findings"])}
-        if narrative.get("age") is not None:
-            data["age"] = narrative["age"]
-        got = str(assess(Intake.from_json(data)).urgency)
-        if got != narrative["urgency"]:
-            wrong.append((narrative["id"], narrative["urgency"], got))
-    assert wrong == []

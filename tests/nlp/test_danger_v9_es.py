@@ -11,50 +11,17 @@ NG59 and NG234 (drugs, a recent operation, a past cancer with night pain, thin b
 fall) are each read. A carer's relative is the patient, their history included ("mi papá
 de 71 toma sintrom", "Mi padre, 78, tiene mieloma"). Denials, someone else's story, advice
 for later, the remote past and figures of speech ("casi me desmayo cuando vi lo que
-cuesta", "me falta el aire cuando corro pero siempre fue así") raise nothing, and triage
-from the text alone never gives less than the urgency of the labelled findings.
+cuesta", "me falta el aire cuando corro pero siempre fue así") raise nothing; the corpus-level
+checks (tests/nlp/test_danger_corpora.py) hold that triage from the text alone never gives
+less than the urgency of the labelled findings.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from backpath.intake import Intake
 from backpath.nlp import read_narrative
-from backpath.triage import assess
-from backpath.vocabulary import FindingValue, Urgency
-from tests.nlp._eval import corpus_file, red_flags
-
-# Corpus narratives whose red flag the reader still misses, with the reason (not the
-# lexicon): the test fails when one of them starts to pass, so the entry is removed.
-KNOWN_GAPS = {
-    # "tuve a mi bebé hace 3 semanas por cesárea": a caesarean is an operation of the last
-    # 6 weeks, but the older dev corpora leave it unlabelled (v5-es-046, v6-es-078,
-    # v8-es-123 "cesárea hace 10 días"), so reading it waits for the lead to relabel them.
-    ("v9-es-098", "recent_procedure"),
-}
-
-# Red flags read beyond the labels of a narrative that has a danger of its own, each an
-# over-reading (never an under-reading), none on a control:
-KNOWN_OVERREADS = {
-    # "me vino un dolor desgarrador": a tearing pain that came on is also read as sudden.
-    ("v9-es-029", "sudden_severe_pain"),
-    # "un bulto q me late en la panza": the beating lump is read as belly pain as well.
-    ("v9-es-033", "abdominal_pain"),
-    # "se me nubla la vista" in pregnancy: blurred sight is read as near-fainting too.
-    ("v9-es-086", "collapse"),
-    # "se me pone la panza dura seguido" (tightening) is also read as a hard belly.
-    ("v9-es-089", "rigid_belly"),
-    # "me pusieron una sonda en la vejiga hace 1 semana": a catheter read as retention.
-    ("v9-es-135", "urinary_retention"),
-    ("v9-es-135", "ces_symptom_recent"),
-    # "me operaron de cáncer de próstata" with no date: recent_procedure reads any operation.
-    ("v9-es-142", "recent_procedure"),
-    # "orino x horario" (timed voiding, the bladder no longer felt) read as retention.
-    ("v9-es-181", "urinary_retention"),
-}
+from backpath.vocabulary import FindingValue
 
 
 def _answers(text: str) -> dict[str, FindingValue]:
@@ -185,61 +152,3 @@ def test_the_finding_is_not_lost_to_a_nearby_word(text: str, code: str) -> None:
 )
 def test_look_alikes_and_the_past_say_nothing(text: str, code: str) -> None:
     assert _answers(text).get(code) is None, text
-
-
-def _corpus() -> list[dict[str, Any]]:
-    return corpus_file("es_dev_v9.yaml")
-
-
-def _red_flags() -> set[str]:
-    return red_flags()
-
-
-def test_the_v9_corpus_is_large_and_has_controls() -> None:
-    """At least 150 narratives, of which at least 40 controls (no red flag labelled present)."""
-    red_flags = _red_flags()
-    narratives = _corpus()
-    controls = [n for n in narratives if not any(n["findings"].get(c) is True for c in red_flags)]
-    assert len(narratives) >= 150
-    assert len(controls) >= 40
-
-
-def test_every_red_flag_of_the_v9_corpus_is_read() -> None:
-    """Every red flag the v9 narratives affirm is read as present (the known gaps apart)."""
-    red_flags = _red_flags()
-    missed = []
-    for narrative in _corpus():
-        answers = _answers(str(narrative["text"]))
-        for code, value in narrative["findings"].items():
-            if code in red_flags and value is True and answers.get(code) is not True:
-                missed.append((narrative["id"], code))
-    assert set(missed) == KNOWN_GAPS
-
-
-def test_no_control_of_the_v9_corpus_raises_a_red_flag() -> None:
-    """A red flag read as present must be labelled present (the known over-readings of
-    narratives with a danger of their own apart): no control raises one."""
-    red_flags = _red_flags()
-    raised = []
-    for narrative in _corpus():
-        findings = narrative["findings"]
-        for code, value in _answers(str(narrative["text"])).items():
-            if code in red_flags and value is True and findings.get(code) is not True:
-                raised.append((narrative["id"], code))
-    assert set(raised) == KNOWN_OVERREADS
-    affirmed = {n["id"] for n in _corpus() if any(n["findings"].get(c) is True for c in red_flags)}
-    assert {narrative for narrative, _ in KNOWN_OVERREADS} <= affirmed
-
-
-def test_triage_from_the_text_alone_never_under_triages() -> None:
-    """The real triage engine on the narrative (+ age) reaches at least the urgency of the
-    labelled findings (derived with the same engine from the labels: a perfect reader)."""
-    under = []
-    for narrative in _corpus():
-        data: dict[str, Any] = {"narrative": narrative["text"], "language": "es"}
-        if narrative.get("age") is not None:
-            data["age"] = narrative["age"]
-        urgency = str(assess(Intake.from_json(data)).urgency)
-        if Urgency(urgency).rank < Urgency(narrative["urgency"]).rank:
-            under.append((narrative["id"], narrative["urgency"], urgency))
-    assert under == []
