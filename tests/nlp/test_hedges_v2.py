@@ -45,11 +45,11 @@ def test_a_hedged_or_doubted_red_flag_is_present(text: str, code: str) -> None:
     assert _answer(text, code) is True
 
 
-# Readings that need a change to src/backpath/nlp/_reader.py (proposed in the helper
-# report, not made here): a concession with its own object ("I did have an accident"), an
-# elliptic "well, maybe a bit", a hedged symptom dated recently (ces_symptom_recent), and a
-# sign named in the clause after its body part ("the paper, it just feels duller").
-@pytest.mark.xfail(strict=True, reason="needs the proposed _reader.py change")
+# Readings made in src/backpath/nlp/_reader.py (``_apply_concessive``,
+# ``_apply_litotes_change``, recent dates of hedged mentions): a concession with its own
+# object ("I did have an accident"), an elliptic "well, maybe a bit", a hedged symptom dated
+# recently (ces_symptom_recent), and a sign named in the clause after its body part ("the
+# paper, it just feels duller").
 @pytest.mark.parametrize(
     ("text", "code"),
     [
@@ -67,6 +67,8 @@ def test_a_hedged_or_doubted_red_flag_is_present(text: str, code: str) -> None:
     ],
 )
 def test_concessions_and_recent_hedges_that_need_a_code_change(text: str, code: str) -> None:
+    """A concession, an elliptic hedge, a hedged recent symptom and a changed feeling after a
+    litotes are each a yes."""
     assert _answer(text, code) is True
 
 
@@ -79,6 +81,10 @@ def test_concessions_and_recent_hedges_that_need_a_code_change(text: str, code: 
         ("I wouldn't say my legs are weak", "leg_weakness"),
         ("Weakness in my legs - not that I've noticed.", "leg_weakness"),
         ("No fever as far as I know", "fever"),
+        # a concession or a hedge that says something else keeps the denial
+        ("It's not that I can't pee, I pee fine", "urinary_retention"),
+        ("No fever. Well, maybe I'm just tired", "fever"),
+        ("I haven't wet myself, but maybe a bit of sweat", "urinary_incontinence"),
     ],
 )
 def test_a_plain_or_hedged_denial_stays_a_no(text: str, code: str) -> None:

@@ -272,8 +272,12 @@ def _target_mentions(
         certainty = _certainty(categories, written_for) if categories else "affirmed"
         sentence = sentences[span.start]
         remote = "HISTORICAL" in categories
+        # A recent time dates the mention whatever else modifies it: "I think I wet the bed
+        # last night" is hedged (uncertain) and still recent (``_apply_recent_ces``).
         recent = (
-            _recent_days(doc, span, today, knowledge.language) if certainty == "recent" else None
+            _recent_days(doc, span, today, knowledge.language)
+            if "RECENT_PAST" in categories
+            else None
         )
         for code in entry.codes:
             raw.append(
@@ -379,7 +383,11 @@ def _target_mentions(
 
 # "I haven't wet myself... but I did once": a concession after a denial, with the verb
 # left out, takes the denial back (issue 11).
-_CONCESSIVE = frozenset({"but", "though", "although", "however", "well", "actually", "yet"})
+_CONCESSIVE = frozenset(
+    {"but", "though", "although", "however", "well", "actually", "yet",
+     # Spanish: "No he tenido escapes. Bueno, una vez sí"
+     "pero", "aunque", "bueno"}
+)  # fmt: skip
 _CONCESSIVE_SUBJECTS = frozenset({"i", "it", "that", "this", "there", "they"})
 _CONCESSIVE_VERBS = frozenset({"did", "do", "does", "have", "has", "had", "was", "is", "am"})
 _CLAUSE_ENDS = frozenset(
@@ -391,41 +399,137 @@ _CLAUSE_ENDS = frozenset(
 
 _ELLIPTIC_HAVE = frozenset({"have", "had", "get", "got", "do"})
 _ELLIPTIC_OBJECTS = frozenset({"one", "it", "some", "them", "that", "once", "twice"})
+# "... but I did have an accident": the words between the verb and its own object.
+_OBJECT_DETERMINERS = frozenset(
+    {"a", "an", "one", "some", "the", "little", "bit", "of", "small", "tiny", "minor", "slight",
+     "couple", "few", "another"}
+)  # fmt: skip
+# "I'm not short of breath... well, maybe a bit": a hedge standing for the denied clause.
+_ELLIPTIC_HEDGES = frozenset({"maybe", "perhaps", "possibly", "probably"})
+_HEDGE_DEGREES = frozenset(
+    {"a", "bit", "little", "tad", "slightly", "sometimes", "once", "occasionally", "just",
+     "now", "and", "then"}
+)  # fmt: skip
+# What may follow the elliptic hedge: the clause ends or says when ("... when I lie flat").
+_AFTER_HEDGE = frozenset(
+    {"when", "while", "whenever", "at", "in", "on", "after", "if", "sometimes", "lately",
+     "recently", "today", "yesterday", "though", "too", "again", "now"}
+)  # fmt: skip
+# Spanish: "bueno, una vez sí", "pero alguna vez sí", "aunque a veces sí" (a yes), and
+# "bueno, un poco", "bueno, a lo mejor algo" (a hedge standing for the denied clause).
+_SPANISH_HOW_OFTEN = (
+    ("una", "vez"), ("alguna", "vez"), ("algunas", "veces"), ("a", "veces"),
+    ("un", "par", "de", "veces"), ("de", "vez", "en", "cuando"), ("un", "poco"),
+    ("un", "poquito"), ("algo",), ("quizas",), ("quiza",), ("a", "lo", "mejor"),
+    ("tal", "vez"), ("puede", "que"), ("igual",), ("creo", "que"), ("ahora", "que", "lo",
+    "pienso"), ("la", "verdad"), ("en", "realidad"),
+)  # fmt: skip
+_SPANISH_YES = frozenset({"sí", "si"})
+_SPANISH_HEDGED_ANSWERS = (
+    ("un", "poco"), ("un", "poquito"), ("algo",), ("un", "poco", "quizas"),
+    ("quizas", "un", "poco"), ("a", "lo", "mejor", "un", "poco"), ("a", "lo", "mejor", "algo"),
+    ("puede", "que", "un", "poco"), ("tal", "vez", "un", "poco"), ("quizas",), ("a", "lo", "mejor"),
+    ("tal", "vez"), ("puede", "ser"), ("igual", "un", "poco"),
+)  # fmt: skip
 
 
-def _apply_concessive(doc: Any, mentions: list[_Mention]) -> list[_Mention]:
-    """A denial taken back by an elliptic concession is a yes: "I don't think I've wet
-    myself, but I did" / "no leaks - well, I did once". The denial must be in the same
-    sentence or the one before, and the concession's verb must stand alone ("but I did
-    leak a bit" is read as a finding of its own)."""
+def _skip_punct(doc: Any, index: int) -> int:
+    """The first token at or after ``index`` that is not punctuation or space."""
+    while index < len(doc) and (doc[index].is_punct or doc[index].is_space):
+        index += 1
+    return index
+
+
+def _clause_ends_at(doc: Any, index: int) -> bool:
+    """Whether the clause ends at token ``index`` (end of text, punctuation or space)."""
+    return index >= len(doc) or doc[index].is_punct or doc[index].is_space
+
+
+def _words_at(doc: Any, index: int, words: tuple[str, ...]) -> bool:
+    """Whether the tokens from ``index`` are ``words`` (by norm)."""
+    return index + len(words) <= len(doc) and all(
+        doc[index + offset].norm_ == word for offset, word in enumerate(words)
+    )
+
+
+def _concession_at(doc: Any, index: int) -> tuple[str, int] | None:
+    """What the concession starting after the concessive word at ``index`` says, and where
+    its own object starts: ``("yes", -1)`` for an elliptic yes ("but I did", "bueno, una
+    vez sí"), ``("hedge", -1)`` for an elliptic hedge ("well, maybe a bit", "bueno, un
+    poco"), ``("object", i)`` for a yes with an object of its own starting at token ``i``
+    ("actually I did have an accident"), or None."""
+    subject = _skip_punct(doc, index + 1)
+    if subject >= len(doc):
+        return None
+    # Spanish elliptic answers.
+    for answer in _SPANISH_HEDGED_ANSWERS:
+        if _words_at(doc, subject, answer) and _clause_ends_at(doc, subject + len(answer)):
+            return "hedge", -1
+    position = subject
+    for words in _SPANISH_HOW_OFTEN:
+        if _words_at(doc, position, words):
+            position = _skip_punct(doc, position + len(words))
+            break
+    if (
+        position < len(doc)
+        and doc[position].norm_ in _SPANISH_YES
+        and _clause_ends_at(doc, position + 1)
+    ):
+        return "yes", -1
+    # English elliptic hedge.
+    if doc[subject].norm_ in _ELLIPTIC_HEDGES:
+        beyond = subject + 1
+        while beyond < len(doc) and doc[beyond].norm_ in _HEDGE_DEGREES:
+            beyond += 1
+        if _clause_ends_at(doc, beyond) or doc[beyond].norm_ in _AFTER_HEDGE:
+            return "hedge", -1
+        return None
+    verb = subject + 1
+    if (
+        verb >= len(doc)
+        or doc[subject].norm_ not in _CONCESSIVE_SUBJECTS
+        or doc[verb].norm_ not in _CONCESSIVE_VERBS
+    ):
+        return None
+    after_index = verb + 1
+    if after_index < len(doc) and doc[after_index].norm_ in _ELLIPTIC_HAVE:
+        if after_index + 1 < len(doc) and doc[after_index + 1].norm_ in _ELLIPTIC_OBJECTS:
+            after_index += 2  # "well, I did have one", "but I have had it"
+        else:
+            # "actually I did have an accident": the object may name what was denied.
+            obj = after_index + 1
+            while obj < len(doc) and doc[obj].norm_ in _OBJECT_DETERMINERS:
+                obj += 1
+            return ("object", obj) if obj < len(doc) else None
+    after = doc[after_index] if after_index < len(doc) else None
+    if after is not None and not (
+        after.is_punct or after.is_space or after.norm_ in _CLAUSE_ENDS
+    ):
+        return None
+    return "yes", -1
+
+
+def _apply_concessive(
+    doc: Any, mentions: list[_Mention], entries: dict[str, TargetEntry] | None = None
+) -> list[_Mention]:
+    """A denial taken back by a concession is a yes: "I don't think I've wet myself, but I
+    did" / "no leaks - well, I did once" / "No he tenido escapes. Bueno, una vez sí"; a
+    hedge standing for the denied clause makes it an uncertain yes ("I'm not short of
+    breath... well, maybe a bit"). The denial must be in the same sentence or the one
+    before. The concession's verb must stand alone ("but I did leak a bit" is read as a
+    finding of its own), unless its object is an anchor of the denied code, a word that
+    names the topic only ("Bowels are fine. Actually I did have an accident": an accident
+    is a bowel or bladder word), which takes back the denials of that code."""
     if not any(m.value is False for m in mentions):
         return mentions
     sentences = _sentence_index(doc)
     for index, token in enumerate(doc):
         if token.norm_ not in _CONCESSIVE:
             continue
-        subject = index + 1
-        while subject < len(doc) and doc[subject].is_punct:
-            subject += 1
-        verb = subject + 1
-        if (
-            verb >= len(doc)
-            or doc[subject].norm_ not in _CONCESSIVE_SUBJECTS
-            or doc[verb].norm_ not in _CONCESSIVE_VERBS
-        ):
+        concession = _concession_at(doc, index)
+        if concession is None:
             continue
-        after_index = verb + 1
-        if (
-            after_index + 1 < len(doc)
-            and doc[after_index].norm_ in _ELLIPTIC_HAVE
-            and doc[after_index + 1].norm_ in _ELLIPTIC_OBJECTS
-        ):
-            after_index += 2  # "well, I did have one", "but I have had it"
-        after = doc[after_index] if after_index < len(doc) else None
-        if after is not None and not (
-            after.is_punct or after.is_space or after.norm_ in _CLAUSE_ENDS
-        ):
-            continue
+        kind, obj = concession
         sentence = sentences[index]
         denied = [
             m
@@ -437,10 +541,82 @@ def _apply_concessive(doc: Any, mentions: list[_Mention]) -> list[_Mention]:
         ]
         if not denied:
             continue
+        if kind == "object":
+            named = {
+                code
+                for span in doc.spans[TARGET_GROUP]
+                if span.start == obj
+                and entries is not None
+                and span.label_ in entries
+                # A real phrase is read as a finding of its own ("but I do have a bit of
+                # tingling in my bum" is the saddle, not the denied leg numbness).
+                and entries[span.label_].only_when_negated
+                for code in entries[span.label_].codes
+            }
+            for mention in denied:
+                if mention.code in named:
+                    mention.value, mention.certainty = True, "affirmed"
+            continue
         last = max(denied, key=lambda m: m.end)
         for mention in denied:
             if (mention.start, mention.end) == (last.start, last.end):
-                mention.value, mention.certainty = True, "affirmed"
+                mention.value = True
+                mention.certainty = "uncertain" if kind == "hedge" else "affirmed"
+    return mentions
+
+
+# "It's not that I can't feel the paper, it just feels duller": a litotes denies only a
+# total loss, and the clause after it, with the body part left out, says the feeling is
+# changed.
+_LITOTES = (("not", "that"), ("not", "like"), ("not", "as", "if"))
+_LITOTES_REACH = 3  # words between the litotes and the denied phrase ("not that I can't")
+_CHANGE_SUBJECTS = frozenset({"it", "that", "this", "they", "things", "everything"})
+_CHANGE_OPENERS = frozenset({",", "but", ";", "-"})
+_CHANGE_FILLERS = frozenset(
+    {"just", "only", "still", "really", "kind", "sort", "of", "a", "bit", "little", "lot",
+     "definitely", "does", "do", "'s", "is", "are", "was", "feels", "feel", "felt", "seems",
+     "seem", "seemed", "gets", "got", "has", "have", "gone", "become", "much", "more", "far"}
+)  # fmt: skip
+_CHANGED_FEELING = frozenset(
+    {"duller", "dull", "numb", "numbish", "numbed", "muffled", "different", "weird",
+     "strange", "odd", "funny", "fainter", "faint", "less", "deadened", "tingly", "fuzzy",
+     "reduced", "weaker", "weak", "slower", "slow", "dead"}
+)  # fmt: skip
+
+
+def _apply_litotes_change(doc: Any, mentions: list[_Mention]) -> list[_Mention]:
+    """A phrase denied by a litotes ("it's not that I can't feel the paper") is an
+    uncertain yes when the next clause of its sentence, with a pronoun for the body part,
+    says the feeling is changed ("..., it just feels duller than it used to")."""
+    if not any(m.value is False for m in mentions):
+        return mentions
+    sentences = _sentence_index(doc)
+    for mention in mentions:
+        if mention.value is not False or mention.kind != "target":
+            continue
+        opened = any(
+            _words_at(doc, start, words)
+            and sentences[start] == mention.sentence
+            and 0 <= mention.start - (start + len(words)) <= _LITOTES_REACH
+            for words in _LITOTES
+            for start in range(max(0, mention.start - _LITOTES_REACH - 3), mention.start)
+        )
+        if not opened:
+            continue
+        for subject in range(mention.end + 1, min(len(doc), mention.end + 4)):
+            if sentences[subject] != mention.sentence:
+                break
+            if (
+                doc[subject].norm_ not in _CHANGE_SUBJECTS
+                or doc[subject - 1].norm_ not in _CHANGE_OPENERS
+            ):
+                continue
+            word = subject + 1
+            while word < len(doc) and doc[word].norm_ in _CHANGE_FILLERS:
+                word += 1
+            if word < len(doc) and doc[word].norm_ in _CHANGED_FEELING:
+                mention.value, mention.certainty = True, "uncertain"
+            break
     return mentions
 
 
@@ -987,7 +1163,8 @@ def _read_doc(
     """Every mention in one processed piece of the narrative (token offsets of ``doc``).
     ``written_for``: the narrative is written for the person it talks about."""
     mentions = _target_mentions(doc, knowledge, entries, today, written_for)
-    mentions = _apply_concessive(doc, mentions)
+    mentions = _apply_concessive(doc, mentions, entries)
+    mentions = _apply_litotes_change(doc, mentions)
     mentions = _apply_replies(doc, mentions)
     mentions = _apply_nearby(mentions)
     mentions = _apply_implications(mentions, knowledge)
